@@ -1,0 +1,41 @@
+# Two commands do everything (see README.md):
+#   make book   set up .venv from requirements.txt, then build the HTML book (strict)
+#   make test   set up .venv, then ruff, unit tests, nbval over every chapter, strict book build
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -W default
+BOOK_FLAGS := -W -n --keep-going
+
+.PHONY: setup book test lint unit nbval notebooks clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build . $(BOOK_FLAGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests -n 2 -q
+
+nbval: $(STAMP)
+	$(BIN)/python -m pytest book $(NBVAL_FLAGS) -n 2 --dist loadfile -q
+
+test: lint unit nbval book
+
+# Re-execute every chapter and store its outputs (run after changing a chapter or bplit).
+notebooks: $(STAMP)
+	for nb in book/*.ipynb; do $(BIN)/jupyter execute --inplace "$$nb" || exit 1; done
+
+clean:
+	rm -rf _build .pytest_cache .ruff_cache .hypothesis

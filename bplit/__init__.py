@@ -1,0 +1,36 @@
+"""bplit: backpropagation, derived in a literate book and checked against this library.
+
+The core is :class:`Network` (batch-first, one row per sample); every chapter of the
+book derives its formulas with SymPy and compares them with what this package
+computes.
+"""
+
+from .activations import ACTIVATIONS, Activation, get_activation, log_softmax, relu, sigmoid, softmax
+from .gradcheck import gradcheck, numerical_gradients, relative_error
+from .losses import LOSSES, REDUCTIONS, Loss, get_loss
+from .network import INITIALIZERS, Gradients, History, Network, Trace, accuracy
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ACTIVATIONS",
+    "INITIALIZERS",
+    "LOSSES",
+    "REDUCTIONS",
+    "Activation",
+    "Gradients",
+    "History",
+    "Loss",
+    "Network",
+    "Trace",
+    "accuracy",
+    "get_activation",
+    "get_loss",
+    "gradcheck",
+    "log_softmax",
+    "numerical_gradients",
+    "relative_error",
+    "relu",
+    "sigmoid",
+    "softmax",
+]

@@ -1,0 +1,58 @@
+"""Input checks shared by the public API: clear errors instead of silent broadcasts."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+Array = np.ndarray
+
+
+def as_batch(name: str, value: object, width: int, dtype: np.dtype) -> Array:
+    """Return ``value`` as a C-contiguous ``(m, width)`` array of ``dtype``.
+
+    Accepts real floating arrays (or nested lists of floats).  Rejects other
+    dtypes, other shapes, empty batches and non-finite entries with a
+    ``ValueError`` (``TypeError`` for a non-float dtype) that names the expected shape.
+    """
+    arr = np.asarray(value)
+    if arr.dtype.kind != "f":
+        raise TypeError(
+            f"{name} must be a real floating-point array, got dtype {arr.dtype}; "
+            f"convert it with {name}.astype(float)"
+        )
+    if arr.ndim != 2 or arr.shape[1] != width:
+        raise ValueError(f"{name} must have shape (m, {width}), got shape {arr.shape}")
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} must have shape (m, {width}) with m >= 1, got an empty batch")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return np.ascontiguousarray(arr, dtype=dtype)
+
+
+def positive_int(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def positive_float(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+    return float(value)
+
+
+def check_targets(loss_name: str, Y: Array) -> None:
+    """Targets that the loss cannot take raise ``ValueError``."""
+    if loss_name == "cross_entropy":
+        if np.any(Y < 0) or not np.allclose(
+            Y.sum(axis=1), 1.0, rtol=0, atol=1e-6 if Y.dtype == np.float64 else 1e-4
+        ):
+            raise ValueError(
+                "cross_entropy targets must be probability rows: non-negative, each row summing to 1 "
+                "(one-hot labels are); the fused output error a - y relies on it"
+            )
+    elif loss_name == "binary_cross_entropy":
+        if np.any((Y < 0) | (Y > 1)):
+            raise ValueError("binary_cross_entropy targets must lie in [0, 1]")

@@ -1,0 +1,166 @@
+"""Activation functions, each with its value and its derivative as functions of ``z``.
+
+Every activation maps a batch of weighted inputs ``z`` of shape ``(m, n)`` to
+activations ``a`` of the same shape.  Besides ``value`` and ``derivative`` each one
+knows how to pull a gradient back through itself (``backward``), which is all the
+core needs: for the element-wise functions that is ``grad_a * f'(z)`` (the Hadamard
+product of source 003's BP2), for softmax it is the product with its Jacobian.
+
+Derived in the book, chapter "Nielsen's notation (source 003)", and for softmax in
+the chapter on source 004.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "Activation",
+    "ACTIVATIONS",
+    "get_activation",
+    "relu",
+    "sigmoid",
+    "softmax",
+    "log_softmax",
+]
+
+Array = np.ndarray
+
+
+@dataclass(frozen=True)
+class Activation:
+    """A named activation function.
+
+    Attributes
+    ----------
+    name : str
+        The registry name (``"sigmoid"``, ``"tanh"``, ...).
+    value : callable
+        ``value(z) -> a``, shape preserved.
+    derivative : callable
+        ``derivative(z)``: for element-wise activations the array ``f'(z)`` of the
+        same shape as ``z``; for softmax the Jacobian of shape ``(m, n, n)`` with
+        ``J[s, k, j] = da_k / dz_j``.
+    elementwise : bool
+        ``True`` when ``a_j`` depends on ``z_j`` only.
+    hidden_ok : bool
+        ``False`` for activations that may only be used in the output layer.
+    """
+
+    name: str
+    value: Callable[[Array], Array]
+    derivative: Callable[[Array], Array]
+    elementwise: bool = True
+    hidden_ok: bool = True
+
+    def __call__(self, z: Array) -> Array:
+        return self.value(z)
+
+    def backward(self, z: Array, a: Array, grad_a: Array) -> Array:
+        r"""Pull ``grad_a = dC/da`` back to ``dC/dz``.
+
+        .. math::
+            \frac{\partial C}{\partial z_j} = \sum_k \frac{\partial C}{\partial a_k}
+            \frac{\partial a_k}{\partial z_j}
+
+        which is ``grad_a * f'(z)`` for element-wise activations and, for softmax,
+        ``a * (grad_a - sum_k grad_a_k a_k)``.
+        """
+        if self.elementwise:
+            return grad_a * self.derivative(z)
+        # softmax: J = diag(a) - a a^T, so J^T g = a * (g - <g, a>)
+        return a * (grad_a - np.sum(grad_a * a, axis=-1, keepdims=True))
+
+    def __repr__(self) -> str:
+        return f"Activation({self.name!r})"
+
+
+def sigmoid(z: Array) -> Array:
+    r"""Logistic sigmoid :math:`\sigma(z) = 1/(1+e^{-z})`, overflow-free for any ``z``."""
+    z = np.asarray(z)
+    e = np.exp(-np.abs(z))  # in (0, 1]: never overflows
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(z.dtype, copy=False)
+
+
+def _sigmoid_prime(z: Array) -> Array:
+    # sigma(z) (1 - sigma(z)) with 1 - sigma(z) = sigma(-z): no cancellation for large z
+    return sigmoid(z) * sigmoid(-z)
+
+
+def _tanh_prime(z: Array) -> Array:
+    t = np.tanh(z)
+    return 1.0 - t * t
+
+
+def relu(derivative_at_zero: float = 0.0) -> Activation:
+    r"""ReLU, :math:`\max(z, 0)`, with a chosen value of its derivative at ``z = 0``.
+
+    ReLU has no derivative at 0.  ``bplit``'s registered ``"relu"`` takes 0 there,
+    as PyTorch and JAX do; source 002 (eq. 17) takes 1, which is
+    ``relu(derivative_at_zero=1.0)``.  Any value in [0, 1] is a valid subgradient.
+    """
+    if not 0.0 <= derivative_at_zero <= 1.0:
+        raise ValueError(
+            f"derivative_at_zero must lie in [0, 1] (a subgradient of ReLU), got {derivative_at_zero!r}"
+        )
+
+    def value(z: Array) -> Array:
+        return np.maximum(z, 0)
+
+    def derivative(z: Array) -> Array:
+        d = (z > 0).astype(z.dtype)
+        if derivative_at_zero:
+            d[z == 0] = derivative_at_zero
+        return d
+
+    name = "relu" if derivative_at_zero == 0.0 else f"relu(derivative_at_zero={derivative_at_zero:g})"
+    return Activation(name, value, derivative)
+
+
+def log_softmax(z: Array) -> Array:
+    r"""Row-wise :math:`\log \mathrm{softmax}(z) = z - \log\sum_j e^{z_j}`, computed stably."""
+    zmax = np.max(z, axis=-1, keepdims=True)
+    shifted = z - zmax
+    return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+
+
+def softmax(z: Array) -> Array:
+    r"""Row-wise softmax :math:`a_k = e^{z_k} / \sum_j e^{z_j}`, shifted by the row maximum."""
+    shifted = z - np.max(z, axis=-1, keepdims=True)
+    e = np.exp(shifted)
+    return e / np.sum(e, axis=-1, keepdims=True)
+
+
+def _softmax_jacobian(z: Array) -> Array:
+    a = softmax(z)
+    return a[..., :, None] * (np.eye(a.shape[-1], dtype=a.dtype) - a[..., None, :])
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    "sigmoid": Activation("sigmoid", sigmoid, _sigmoid_prime),
+    "tanh": Activation("tanh", np.tanh, _tanh_prime),
+    "relu": relu(0.0),
+    "identity": Activation("identity", lambda z: z, np.ones_like),
+    "softmax": Activation("softmax", softmax, _softmax_jacobian, elementwise=False, hidden_ok=False),
+}
+
+
+def get_activation(name: str | Activation) -> Activation:
+    """Look an activation up by name (an :class:`Activation` passes through).
+
+    Raises
+    ------
+    ValueError
+        If the name is unknown; the message lists the valid names.
+    """
+    if isinstance(name, Activation):
+        return name
+    try:
+        return ACTIVATIONS[name]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"unknown activation {name!r}; expected one of {sorted(ACTIVATIONS)} or an Activation"
+        ) from None

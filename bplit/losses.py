@@ -1,0 +1,125 @@
+r"""Loss functions: a per-sample cost :math:`C_m` and a batch reduction.
+
+Every loss here is defined per sample; the batch cost is
+
+.. math::
+    C = \frac{1}{m}\sum_{s=1}^{m} C_s \quad (\text{reduction="mean"}) \qquad\text{or}\qquad
+    C = \sum_{s=1}^{m} C_s \quad (\text{reduction="sum"}).
+
+``"mse"``
+    :math:`C_s = \frac{1}{n_{out}}\sum_j (a_{sj} - y_{sj})^2`. With the mean
+    reduction this is source 000's :math:`\frac{1}{b\,|out|}\sum (y - out)^2` and
+    scikit-learn's ``mean_squared_error``. Not halved.
+``"half_sse"``
+    :math:`C_s = \frac12\lVert a_s - y_s\rVert^2` (sources 001, 002, 003). Its
+    gradient is :math:`a - y` with no factor 2. scikit-learn's ``MLPRegressor``
+    uses the halved *mean* squared error, i.e. ``half_sse`` divided by
+    :math:`n_{out}`.
+``"cross_entropy"``
+    :math:`C_s = -\sum_j y_{sj}\log a_{sj}` with a softmax output; each target row
+    must be a probability vector, which makes :math:`\delta^L = a - y` exact
+    (source 004). Computed from log-probabilities, so it stays finite.
+``"binary_cross_entropy"``
+    :math:`C_s = -\sum_j [y_{sj}\log a_{sj} + (1-y_{sj})\log(1-a_{sj})]` with a
+    sigmoid output and targets in [0, 1]; again :math:`\delta^L = a - y`.
+
+The derivations are in the book: chapter "Nielsen's notation (source 003)" for
+``half_sse`` and the per-sample average, the chapters on sources 000 and 004 for
+``mse`` and the cross-entropies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .activations import Activation, log_softmax
+
+__all__ = ["Loss", "LOSSES", "REDUCTIONS", "get_loss"]
+
+Array = np.ndarray
+REDUCTIONS = ("mean", "sum")
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A per-sample cost and its gradient.
+
+    Attributes
+    ----------
+    name : str
+        Registry name.
+    per_sample : callable
+        ``per_sample(z, a, y) -> ndarray of shape (m,)``: :math:`C_s` for each row.
+        ``z`` is the output layer's weighted input, used for stable logarithms.
+    grad_a : callable or None
+        ``grad_a(a, y) -> ndarray of shape (m, n_out)``: :math:`\\partial C_s/\\partial a`.
+    output : str or None
+        The output activation this loss requires (``None``: any).  With it the
+        output error is the fused :math:`\\delta^L = a - y`.
+    """
+
+    name: str
+    per_sample: Callable[[Array, Array, Array], Array]
+    grad_a: Callable[[Array, Array], Array] | None
+    output: str | None = None
+
+    def output_delta(self, z: Array, a: Array, y: Array, activation: Activation) -> Array:
+        r"""Per-sample :math:`\partial C_s/\partial z^L`, shape ``(m, n_out)``.
+
+        The fused :math:`a - y` when the loss comes with its own output activation,
+        otherwise the output activation's ``backward`` applied to ``grad_a``
+        (BP1: :math:`\nabla_a C \odot \sigma'(z^L)`).
+        """
+        if self.output is not None:
+            return a - y
+        return activation.backward(z, a, self.grad_a(a, y))
+
+    def __repr__(self) -> str:
+        return f"Loss({self.name!r})"
+
+
+def _mse(z: Array, a: Array, y: Array) -> Array:
+    d = a - y
+    return np.einsum("ij,ij->i", d, d) / a.shape[1]
+
+
+def _half_sse(z: Array, a: Array, y: Array) -> Array:
+    d = a - y
+    return 0.5 * np.einsum("ij,ij->i", d, d)
+
+
+def _cross_entropy(z: Array, a: Array, y: Array) -> Array:
+    return -np.einsum("ij,ij->i", y, log_softmax(z))
+
+
+def _binary_cross_entropy(z: Array, a: Array, y: Array) -> Array:
+    # -[y log s(z) + (1-y) log(1-s(z))] = softplus(z) - y z, written to never overflow
+    softplus = np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))
+    return np.sum(softplus - y * z, axis=1)
+
+
+LOSSES: dict[str, Loss] = {
+    "mse": Loss("mse", _mse, lambda a, y: 2.0 * (a - y) / a.shape[1]),
+    "half_sse": Loss("half_sse", _half_sse, lambda a, y: a - y),
+    "cross_entropy": Loss("cross_entropy", _cross_entropy, None, output="softmax"),
+    "binary_cross_entropy": Loss("binary_cross_entropy", _binary_cross_entropy, None, output="sigmoid"),
+}
+
+
+def get_loss(name: str | Loss) -> Loss:
+    """Look a loss up by name (a :class:`Loss` passes through).
+
+    Raises
+    ------
+    ValueError
+        If the name is unknown; the message lists the valid names.
+    """
+    if isinstance(name, Loss):
+        return name
+    try:
+        return LOSSES[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown loss {name!r}; expected one of {sorted(LOSSES)} or a Loss") from None

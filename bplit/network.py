@@ -1,0 +1,441 @@
+"""The core: a fully connected network, batch-first, with backpropagation.
+
+Conventions (one set of names for the whole library)
+----------------------------------------------------
+* A batch is an array of shape ``(m, n)``: one **row per sample**.
+* ``weights[l]`` has shape ``(sizes[l+1], sizes[l])``: row ``j``, column ``k`` holds
+  :math:`w_{jk}`, from unit ``k`` of layer ``l`` to unit ``j`` of layer ``l+1`` (as
+  ``torch.nn.Linear``). ``biases[l]`` has shape ``(sizes[l+1],)``.
+* Layers are numbered from 0 (the input). ``z[l]`` and ``deltas[l]`` belong to layer
+  ``l+1``: ``z[l] = a[l] @ weights[l].T + biases[l]``. Source 003 numbers the input
+  layer 1, so its :math:`w^l` is ``weights[l-2]`` and its :math:`z^l` is ``z[l-2]``.
+* ``C`` is the **batch** cost (``reduction="mean"`` by default), and every gradient,
+  including ``deltas``, is a derivative of that ``C``.
+
+The equations are derived, and checked against this file, in the book chapter
+"Nielsen's notation (source 003)".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _validation as V
+from .activations import Activation, get_activation
+from .losses import REDUCTIONS, Loss, get_loss
+
+__all__ = ["Network", "Trace", "Gradients", "History", "INITIALIZERS"]
+
+Array = np.ndarray
+INITIALIZERS = ("nielsen", "glorot", "he")
+# longdouble (80-bit extended on x86-64) is for reference computations, e.g. central differences
+DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.longdouble))
+
+
+@dataclass
+class Trace:
+    """What a forward pass computed.
+
+    Attributes
+    ----------
+    z : list of ndarray
+        ``z[l]`` of shape ``(m, sizes[l+1])``: weighted inputs of layer ``l+1``.
+    a : list of ndarray
+        ``a[0]`` is the input ``X``; ``a[l]`` of shape ``(m, sizes[l])``.
+    """
+
+    z: list[Array]
+    a: list[Array]
+
+    @property
+    def output(self) -> Array:
+        """The network's output ``a[-1]``."""
+        return self.a[-1]
+
+
+@dataclass
+class Gradients:
+    """Gradients of the batch cost, shaped like the parameters.
+
+    Attributes
+    ----------
+    weights : list of ndarray
+        ``weights[l]`` of shape ``(sizes[l+1], sizes[l])``: :math:`\\partial C/\\partial w`.
+    biases : list of ndarray
+        ``biases[l]`` of shape ``(sizes[l+1],)``.
+    deltas : list of ndarray or None
+        ``deltas[l]`` of shape ``(m, sizes[l+1])``: :math:`\\delta = \\partial C/\\partial z`
+        for the batch cost (so with ``reduction="mean"`` each row carries the ``1/m``).
+    """
+
+    weights: list[Array]
+    biases: list[Array]
+    deltas: list[Array] | None = None
+
+    def flat(self) -> Array:
+        """All weight then bias gradients in one vector (layer by layer)."""
+        return np.concatenate([g.ravel() for g in self.weights] + [g.ravel() for g in self.biases])
+
+
+class History(list):
+    """Per-epoch training loss (the list itself) plus the other per-epoch records.
+
+    Attributes
+    ----------
+    loss : list of float
+        Training loss after each epoch (the same numbers as the list).
+    val_loss, val_accuracy : list of float
+        Filled when ``fit`` is given ``validation_data``; accuracy compares the
+        arg-max of outputs and targets (or thresholds at 0.5 for one output unit).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.val_loss: list[float] = []
+        self.val_accuracy: list[float] = []
+
+    @property
+    def loss(self) -> list[float]:
+        return list(self)
+
+
+class Network:
+    r"""A fully connected feed-forward network, batch-first.
+
+    .. math::
+        z^{(l)} = a^{(l)} W_l^{\top} + b_l, \qquad a^{(l+1)} = f(z^{(l)})
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Units per layer, input first, e.g. ``[3, 4, 2]``; at least two layers.
+    hidden : str or Activation
+        Activation of every hidden layer: ``"sigmoid"``, ``"tanh"``, ``"relu"``,
+        ``"identity"`` (softmax is output-only).
+    output : str or Activation
+        Activation of the output layer; also ``"softmax"``.
+    loss : str or Loss
+        ``"half_sse"`` (default), ``"mse"``, ``"cross_entropy"`` (softmax output) or
+        ``"binary_cross_entropy"`` (sigmoid output). See :mod:`bplit.losses`.
+    seed : int or numpy.random.Generator
+        Seeds the initial parameters.
+    dtype : numpy dtype
+        ``float64`` (default) or ``float32``; every computation keeps it.
+        ``numpy.longdouble`` is accepted for reference computations (no BLAS: slow).
+    reduction : {"mean", "sum"}
+        Batch cost: mean (default) or sum of the per-sample costs.
+    init : {"nielsen", "glorot", "he"}
+        ``"nielsen"``: :math:`w \sim N(0, 1/n_{in})`, :math:`b \sim N(0, 1)` (Nielsen's
+        ``default_weight_initializer``); ``"glorot"``: :math:`w \sim U(\pm\sqrt{6/(n_{in}+n_{out})})`,
+        :math:`b = 0`; ``"he"``: :math:`w \sim N(0, 2/n_{in})`, :math:`b = 0`.
+
+    Examples
+    --------
+    >>> import numpy as np, bplit
+    >>> net = bplit.Network([3, 4, 2], seed=0)
+    >>> X = np.zeros((5, 3)); Y = np.ones((5, 2))
+    >>> [g.shape for g in net.gradients(X, Y).weights]
+    [(4, 3), (2, 4)]
+    """
+
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        hidden: str | Activation = "sigmoid",
+        output: str | Activation = "sigmoid",
+        loss: str | Loss = "half_sse",
+        seed: int | np.random.Generator = 0,
+        dtype: type | np.dtype = np.float64,
+        reduction: str = "mean",
+        init: str = "nielsen",
+    ) -> None:
+        if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__") or len(sizes) < 2:
+            raise ValueError(f"sizes must be a sequence of at least two layer widths, got {sizes!r}")
+        self.sizes = [V.positive_int(f"sizes[{i}]", n) for i, n in enumerate(sizes)]
+        self.hidden = get_activation(hidden)
+        self.output = get_activation(output)
+        if not self.hidden.hidden_ok:
+            raise ValueError(f"{self.hidden.name} may only be used as the output activation, not as hidden")
+        self.loss_fn = get_loss(loss)
+        if self.loss_fn.output is not None and self.output.name != self.loss_fn.output:
+            raise ValueError(
+                f"loss {self.loss_fn.name!r} requires output={self.loss_fn.output!r}, got output={self.output.name!r}"
+            )
+        if reduction not in REDUCTIONS:
+            raise ValueError(f"reduction must be one of {list(REDUCTIONS)}, got {reduction!r}")
+        self.reduction = reduction
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of float32, float64, longdouble, got {self.dtype}")
+        if init not in INITIALIZERS:
+            raise ValueError(f"init must be one of {list(INITIALIZERS)}, got {init!r}")
+        self.init = init
+        rng = np.random.default_rng(seed)
+        self.weights: list[Array] = []
+        self.biases: list[Array] = []
+        for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:]):
+            if init == "nielsen":
+                w = rng.standard_normal((n_out, n_in)) / np.sqrt(n_in)
+                b = rng.standard_normal(n_out)
+            elif init == "glorot":
+                lim = np.sqrt(6.0 / (n_in + n_out))
+                w = rng.uniform(-lim, lim, (n_out, n_in))
+                b = np.zeros(n_out)
+            else:  # he
+                w = rng.standard_normal((n_out, n_in)) * np.sqrt(2.0 / n_in)
+                b = np.zeros(n_out)
+            self.weights.append(w.astype(self.dtype))
+            self.biases.append(b.astype(self.dtype))
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def n_layers(self) -> int:
+        """Number of weight layers (``len(sizes) - 1``)."""
+        return len(self.sizes) - 1
+
+    @property
+    def n_params(self) -> int:
+        """Number of weights and biases."""
+        return sum(w.size + b.size for w, b in zip(self.weights, self.biases))
+
+    def activations(self) -> Iterator[Activation]:
+        """The activation of each weight layer, in order."""
+        for l in range(self.n_layers):
+            yield self.output if l == self.n_layers - 1 else self.hidden
+
+    def _check_params(self) -> None:
+        for l, (w, b) in enumerate(zip(self.weights, self.biases)):
+            shape_w = (self.sizes[l + 1], self.sizes[l])
+            if not isinstance(w, np.ndarray) or w.shape != shape_w:
+                raise ValueError(
+                    f"weights[{l}] must be an array of shape {shape_w}, got {getattr(w, 'shape', type(w))}"
+                )
+            if not isinstance(b, np.ndarray) or b.shape != (shape_w[0],):
+                raise ValueError(
+                    f"biases[{l}] must be an array of shape ({shape_w[0]},), got {getattr(b, 'shape', type(b))}"
+                )
+            if w.dtype != self.dtype or b.dtype != self.dtype:
+                raise ValueError(
+                    f"weights[{l}] and biases[{l}] must have dtype {self.dtype}, got {w.dtype} and {b.dtype}"
+                )
+            if not (np.all(np.isfinite(w)) and np.all(np.isfinite(b))):
+                raise ValueError(f"weights[{l}] or biases[{l}] contain NaN or infinite values")
+
+    def _check_x(self, X: object) -> Array:
+        self._check_params()
+        return V.as_batch("X", X, self.sizes[0], self.dtype)
+
+    def _check_xy(self, X: object, Y: object) -> tuple[Array, Array]:
+        X = self._check_x(X)
+        Y = V.as_batch("Y", Y, self.sizes[-1], self.dtype)
+        if Y.shape[0] != X.shape[0]:
+            raise ValueError(f"X and Y must have the same number of rows, got {X.shape[0]} and {Y.shape[0]}")
+        V.check_targets(self.loss_fn.name, Y)
+        return X, Y
+
+    # ------------------------------------------------------------------ forward
+    def _forward(self, X: Array) -> Trace:
+        z: list[Array] = []
+        a: list[Array] = [X]
+        for w, b, f in zip(self.weights, self.biases, self.activations()):
+            z_l = a[-1] @ w.T
+            z_l += b
+            z.append(z_l)
+            a.append(f.value(z_l))
+        return Trace(z, a)
+
+    def forward(self, X: Array) -> Trace:
+        """Run the network on a batch.
+
+        Parameters
+        ----------
+        X : ndarray of shape (m, sizes[0])
+            Real floating-point inputs, one row per sample.
+
+        Returns
+        -------
+        Trace
+            ``.z`` (weighted inputs per layer) and ``.a`` (activations, ``a[0] = X``).
+        """
+        return self._forward(self._check_x(X))
+
+    def predict(self, X: Array) -> Array:
+        """Output activations, ndarray of shape ``(m, sizes[-1])``."""
+        return self.forward(X).a[-1]
+
+    def _cost(self, trace: Trace, Y: Array) -> float:
+        c = self.loss_fn.per_sample(trace.z[-1], trace.a[-1], Y)
+        return float(c.mean() if self.reduction == "mean" else c.sum())
+
+    def loss(self, X: Array, Y: Array) -> float:
+        """The batch cost :math:`C` on ``(X, Y)`` (``Y`` of shape ``(m, sizes[-1])``)."""
+        X, Y = self._check_xy(X, Y)
+        return self._cost(self._forward(X), Y)
+
+    # ------------------------------------------------------------------ backward
+    def _backward(self, trace: Trace, Y: Array) -> Gradients:
+        L = self.n_layers
+        m = Y.shape[0]
+        delta = self.loss_fn.output_delta(trace.z[-1], trace.a[-1], Y, self.output)  # BP1, per sample
+        if self.reduction == "mean":
+            delta *= 1.0 / m
+        deltas: list[Array] = [delta] * L
+        gw: list[Array] = [delta] * L
+        gb: list[Array] = [delta] * L
+        for l in range(L - 1, -1, -1):
+            deltas[l] = delta
+            gw[l] = delta.T @ trace.a[l]  # BP4: sum over samples of delta a^T
+            gb[l] = delta.sum(axis=0)  # BP3
+            if l > 0:  # BP2: pull delta back through w, then through f
+                delta = self.hidden.backward(trace.z[l - 1], trace.a[l], delta @ self.weights[l])
+        return Gradients(gw, gb, deltas)
+
+    def gradients(self, X: Array, Y: Array) -> Gradients:
+        r"""Backpropagation: gradients of the batch cost :math:`C` on ``(X, Y)``.
+
+        .. math::
+            \delta^{L} = \nabla_a C \odot f'(z^{L}),\quad
+            \delta^{l} = (\delta^{l+1} W_{l+1}) \odot f'(z^{l}),\quad
+            \frac{\partial C}{\partial W_l} = (\delta^{l})^{\top} a^{(l)},\quad
+            \frac{\partial C}{\partial b_l} = \textstyle\sum_s \delta^{l}_{s}
+
+        Parameters
+        ----------
+        X : ndarray of shape (m, sizes[0])
+        Y : ndarray of shape (m, sizes[-1])
+
+        Returns
+        -------
+        Gradients
+            ``.weights``, ``.biases`` shaped like the parameters and ``.deltas``.
+        """
+        X, Y = self._check_xy(X, Y)
+        return self._backward(self._forward(X), Y)
+
+    # ------------------------------------------------------------------ training
+    def step(self, X: Array, Y: Array, learning_rate: float) -> float:
+        r"""One gradient-descent update on the batch: :math:`w \to w - \eta\,\partial C/\partial w`.
+
+        Returns the batch cost *before* the update.  The parameters are only
+        changed once every input has been checked.
+        """
+        eta = V.positive_float("learning_rate", learning_rate)
+        X, Y = self._check_xy(X, Y)
+        trace = self._forward(X)
+        cost = self._cost(trace, Y)
+        g = self._backward(trace, Y)
+        for w, b, gw, gb in zip(self.weights, self.biases, g.weights, g.biases):
+            w -= eta * gw
+            b -= eta * gb
+        return cost
+
+    def fit(
+        self,
+        X: Array,
+        Y: Array,
+        epochs: int,
+        batch_size: int,
+        learning_rate: float,
+        seed: int | np.random.Generator = 0,
+        validation_data: tuple[Array, Array] | None = None,
+        progress: bool = False,
+    ) -> History:
+        """Mini-batch stochastic gradient descent, reshuffled every epoch.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n, sizes[0])
+        Y : ndarray of shape (n, sizes[-1])
+        epochs, batch_size : int
+            Positive; the last mini-batch of an epoch may be smaller.
+        learning_rate : float
+            Positive step size :math:`\\eta`, applied to the batch cost (mean by default).
+        seed : int or numpy.random.Generator
+            Seeds the shuffling.
+        validation_data : (X_val, Y_val), optional
+            Evaluated after each epoch into ``history.val_loss`` and ``history.val_accuracy``.
+        progress : bool
+            Show a tqdm progress bar over epochs.
+
+        Returns
+        -------
+        History
+            A list of per-epoch training losses (on the whole training set).
+        """
+        epochs = V.positive_int("epochs", epochs)
+        batch_size = V.positive_int("batch_size", batch_size)
+        eta = V.positive_float("learning_rate", learning_rate)
+        X, Y = self._check_xy(X, Y)
+        if validation_data is not None:
+            if not isinstance(validation_data, tuple) or len(validation_data) != 2:
+                raise ValueError("validation_data must be a tuple (X_val, Y_val)")
+            Xv, Yv = self._check_xy(*validation_data)
+        rng = np.random.default_rng(seed)
+        history = History()
+        bar = range(epochs)
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(bar, desc="epochs")
+        n = X.shape[0]
+        for _ in bar:
+            order = rng.permutation(n)
+            for start in range(0, n, batch_size):
+                idx = order[start : start + batch_size]
+                xb, yb = X[idx], Y[idx]
+                g = self._backward(self._forward(xb), yb)
+                for w, b, gw, gb in zip(self.weights, self.biases, g.weights, g.biases):
+                    w -= eta * gw
+                    b -= eta * gb
+            history.append(self._cost(self._forward(X), Y))
+            if validation_data is not None:
+                tv = self._forward(Xv)
+                history.val_loss.append(self._cost(tv, Yv))
+                history.val_accuracy.append(accuracy(tv.a[-1], Yv))
+        return history
+
+    # ------------------------------------------------------------------ utilities
+    def copy(self) -> Network:
+        """A deep copy (parameters copied)."""
+        return self.astype(self.dtype)
+
+    def astype(self, dtype: type | np.dtype) -> Network:
+        """A copy of this network whose parameters and computations use ``dtype``."""
+        new = Network.__new__(Network)
+        new.__dict__.update(self.__dict__)
+        new.dtype = np.dtype(dtype)
+        if new.dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of float32, float64, longdouble, got {new.dtype}")
+        new.weights = [w.astype(new.dtype, copy=True) for w in self.weights]
+        new.biases = [b.astype(new.dtype, copy=True) for b in self.biases]
+        return new
+
+    def config(self) -> dict:
+        """The constructor arguments (JSON-serialisable) that rebuild this network's shape."""
+        return {
+            "sizes": list(self.sizes),
+            "hidden": self.hidden.name,
+            "output": self.output.name,
+            "loss": self.loss_fn.name,
+            "dtype": self.dtype.name,
+            "reduction": self.reduction,
+            "init": self.init,
+        }
+
+    def __repr__(self) -> str:
+        c = self.config()
+        return (
+            f"Network({c['sizes']}, hidden={c['hidden']!r}, output={c['output']!r}, "
+            f"loss={c['loss']!r}, dtype={c['dtype']}, reduction={c['reduction']!r})"
+        )
+
+
+def accuracy(A: Array, Y: Array) -> float:
+    """Fraction of rows classified correctly: arg-max of ``A`` vs arg-max of ``Y``
+    (for a single output unit, ``A > 0.5`` vs ``Y > 0.5``)."""
+    if A.shape[1] == 1:
+        return float(np.mean((A[:, 0] > 0.5) == (Y[:, 0] > 0.5)))
+    return float(np.mean(A.argmax(axis=1) == Y.argmax(axis=1)))

@@ -1,0 +1,128 @@
+"""Every activation's derivative and every loss gradient against SymPy."""
+
+import numpy as np
+import pytest
+import sympy as sp
+
+import bplit
+from bplit.activations import ACTIVATIONS
+
+z = sp.Symbol("z", real=True)
+SYMPY_ACTIVATIONS = {
+    "sigmoid": 1 / (1 + sp.exp(-z)),
+    "tanh": sp.tanh(z),
+    "identity": z,
+}
+POINTS = np.array([[-30.0, -3.1, -0.7, -1e-3, 0.4, 2.5, 29.0]])
+
+
+@pytest.mark.parametrize("name", sorted(SYMPY_ACTIVATIONS))
+def test_elementwise_value_and_derivative_match_sympy(name):
+    f = SYMPY_ACTIVATIONS[name]
+    value = sp.lambdify(z, f, "numpy")
+    deriv = sp.lambdify(z, sp.diff(f, z), "numpy")
+    act = ACTIVATIONS[name]
+    np.testing.assert_allclose(act.value(POINTS), value(POINTS) + 0 * POINTS, rtol=1e-13, atol=1e-300)
+    np.testing.assert_allclose(act.derivative(POINTS), deriv(POINTS) + 0 * POINTS, rtol=1e-12, atol=1e-300)
+
+
+def test_relu_derivative_matches_sympy_away_from_zero_and_convention_at_zero():
+    f = sp.Max(z, 0)
+    deriv = sp.diff(f, z)  # Heaviside(z)
+    pts = POINTS[POINTS != 0]
+    expect = np.array([float(deriv.subs(z, float(p))) for p in pts])
+    np.testing.assert_array_equal(ACTIVATIONS["relu"].derivative(pts), expect)
+    np.testing.assert_array_equal(ACTIVATIONS["relu"].value(pts), np.maximum(pts, 0))
+    zero = np.zeros((1, 1))
+    assert ACTIVATIONS["relu"].derivative(zero)[0, 0] == 0.0
+    assert bplit.relu(1.0).derivative(zero)[0, 0] == 1.0
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        bplit.relu(2.0)
+
+
+def test_softmax_jacobian_matches_sympy():
+    zs = sp.symbols("z0:3", real=True)
+    denom = sum(sp.exp(v) for v in zs)
+    a = [sp.exp(v) / denom for v in zs]
+    jac = sp.Matrix(3, 3, lambda k, j: sp.diff(a[k], zs[j]))
+    pt = np.array([[0.3, -1.2, 2.0]])
+    expect = np.array(jac.subs(dict(zip(zs, pt[0]))).evalf(30), dtype=float)
+    np.testing.assert_allclose(ACTIVATIONS["softmax"].derivative(pt)[0], expect, rtol=1e-13, atol=1e-16)
+    np.testing.assert_allclose(
+        ACTIVATIONS["softmax"].value(pt)[0], [float(v.subs(dict(zip(zs, pt[0])))) for v in a]
+    )
+    # backward is the Jacobian-transpose product
+    g = np.array([[0.5, -2.0, 1.5]])
+    np.testing.assert_allclose(ACTIVATIONS["softmax"].backward(pt, bplit.softmax(pt), g)[0], expect.T @ g[0])
+
+
+def _sym_loss(name, a, y, zsym):
+    n = len(a)
+    if name == "mse":
+        return sum((ai - yi) ** 2 for ai, yi in zip(a, y)) / n
+    if name == "half_sse":
+        return sp.Rational(1, 2) * sum((ai - yi) ** 2 for ai, yi in zip(a, y))
+    if name == "cross_entropy":
+        return -sum(yi * sp.log(ai) for ai, yi in zip(a, y))
+    return -sum(yi * sp.log(ai) + (1 - yi) * sp.log(1 - ai) for ai, yi in zip(a, y))
+
+
+@pytest.mark.parametrize(
+    "name,output",
+    [
+        ("mse", "identity"),
+        ("half_sse", "sigmoid"),
+        ("cross_entropy", "softmax"),
+        ("binary_cross_entropy", "sigmoid"),
+    ],
+)
+def test_loss_value_and_output_delta_match_sympy(name, output):
+    """dC_s/dz^L of loss composed with its output activation, symbolically vs bplit."""
+    n = 3
+    zs = sp.symbols(f"z0:{n}", real=True)
+    ys = sp.symbols(f"y0:{n}", real=True)
+    if output == "softmax":
+        den = sum(sp.exp(v) for v in zs)
+        a = [sp.exp(v) / den for v in zs]
+    elif output == "sigmoid":
+        a = [1 / (1 + sp.exp(-v)) for v in zs]
+    else:
+        a = list(zs)
+    C = _sym_loss(name, a, ys, zs)
+    grad = [sp.diff(C, v) for v in zs]
+    zpt = np.array([0.4, -1.3, 0.9])
+    ypt = np.array([0.2, 0.5, 0.3])  # a probability row, inside [0, 1]
+    subs = {**dict(zip(zs, zpt)), **dict(zip(ys, ypt))}
+    loss = bplit.get_loss(name)
+    act = bplit.get_activation(output)
+    Z, Y = zpt[None, :], ypt[None, :]
+    A = act.value(Z)
+    np.testing.assert_allclose(loss.per_sample(Z, A, Y)[0], float(C.subs(subs)), rtol=1e-13)
+    expect = np.array([float(g.subs(subs)) for g in grad])
+    np.testing.assert_allclose(loss.output_delta(Z, A, Y, act)[0], expect, rtol=1e-12)
+
+
+def test_cross_entropy_fused_delta_needs_probability_rows():
+    net = bplit.Network([2, 3], output="softmax", loss="cross_entropy")
+    X = np.ones((1, 2))
+    with pytest.raises(ValueError, match="probability rows"):
+        net.gradients(X, np.array([[1.0, 1.0, 0.0]]))
+
+
+def test_unknown_names_list_the_valid_ones():
+    with pytest.raises(ValueError, match="sigmoid"):
+        bplit.get_activation("swish")
+    with pytest.raises(ValueError, match="half_sse"):
+        bplit.get_loss("hinge")
+
+
+def test_extreme_preactivations_stay_finite():
+    Z = np.array([[-1000.0, 0.0, 1000.0]])
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        for name in ("sigmoid", "tanh", "softmax"):
+            assert np.all(np.isfinite(ACTIVATIONS[name].value(Z)))
+        Y = np.array([[0.0, 0.0, 1.0]])
+        for loss, out in (("cross_entropy", "softmax"), ("binary_cross_entropy", "sigmoid")):
+            act = ACTIVATIONS[out]
+            c = bplit.get_loss(loss).per_sample(Z, act.value(Z), Y)
+            assert np.all(np.isfinite(c))

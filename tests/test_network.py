@@ -1,0 +1,211 @@
+"""The core network: gradients vs central differences, a golden example, errors, training."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import bplit
+
+HIDDEN = ["sigmoid", "tanh", "relu", "identity"]
+OUTPUT_LOSS = [
+    ("sigmoid", "half_sse"),
+    ("identity", "mse"),
+    ("tanh", "half_sse"),
+    ("relu", "mse"),
+    ("softmax", "cross_entropy"),
+    ("softmax", "half_sse"),
+    ("sigmoid", "binary_cross_entropy"),
+]
+
+
+def _targets(loss, rng, m, n):
+    if loss == "cross_entropy":
+        Y = rng.random((m, n)) + 0.01
+        return Y / Y.sum(axis=1, keepdims=True)
+    if loss == "binary_cross_entropy":
+        return rng.random((m, n))
+    return rng.standard_normal((m, n))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    widths=st.lists(st.integers(1, 8), min_size=2, max_size=5),  # 1-4 weight layers
+    m=st.integers(1, 7),
+    hidden=st.sampled_from(HIDDEN),
+    output_loss=st.sampled_from(OUTPUT_LOSS),
+    reduction=st.sampled_from(["mean", "sum"]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_backprop_matches_central_differences(widths, m, hidden, output_loss, reduction, seed):
+    output, loss = output_loss
+    rng = np.random.default_rng(seed)
+    net = bplit.Network(widths, hidden=hidden, output=output, loss=loss, seed=rng, reduction=reduction)
+    X = rng.standard_normal((m, widths[0]))
+    Y = _targets(loss, rng, m, widths[-1])
+    # costs in extended precision: float64 central differences cannot resolve a
+    # gradient that is ~1e-5 of the cost (saturated outputs), backprop can
+    assert bplit.gradcheck(net, X, Y, dtype=np.longdouble) < 1e-6
+    # and the float64 reference, wherever its round-off (~2e-10 |C|) lets it resolve the gradient
+    if np.max(np.abs(net.gradients(X, Y).flat())) > 1e-3 * max(net.loss(X, Y), 1.0):
+        assert bplit.gradcheck(net, X, Y) < 1e-6
+
+
+def test_golden_example_by_hand():
+    """A 1-1-1 sigmoid network with half_sse, worked by hand (see comments)."""
+    net = bplit.Network([1, 1, 1])
+    net.weights = [np.array([[0.5]]), np.array([[-1.0]])]
+    net.biases = [np.array([0.0]), np.array([0.5])]
+    X, Y = np.array([[2.0]]), np.array([[1.0]])
+    # z1 = 0.5*2 + 0 = 1, a1 = s(1); z2 = -s(1) + 0.5, a2 = s(z2)
+    s = lambda t: 1 / (1 + np.exp(-t))  # noqa: E731
+    a1 = s(1.0)
+    z2 = -a1 + 0.5
+    a2 = s(z2)
+    d2 = (a2 - 1.0) * a2 * (1 - a2)  # BP1
+    d1 = d2 * (-1.0) * a1 * (1 - a1)  # BP2
+    g = net.gradients(X, Y)
+    np.testing.assert_allclose(net.loss(X, Y), 0.5 * (a2 - 1.0) ** 2, rtol=1e-15)
+    np.testing.assert_allclose(g.weights[1], [[d2 * a1]], rtol=1e-14)
+    np.testing.assert_allclose(g.biases[1], [d2], rtol=1e-14)
+    np.testing.assert_allclose(g.weights[0], [[d1 * 2.0]], rtol=1e-14)
+    np.testing.assert_allclose(g.biases[0], [d1], rtol=1e-14)
+    # the numbers themselves, from the same formulas in 30-digit mpmath arithmetic
+    np.testing.assert_allclose(net.predict(X)[0, 0], 0.442490985892538803510861285477, rtol=1e-14)
+    np.testing.assert_allclose(g.weights[1][0, 0], -0.100544980235671293821697103924, rtol=1e-13)
+    np.testing.assert_allclose(g.weights[0][0, 0], 0.0540814197923990095046054952592, rtol=1e-13)
+
+
+def test_shapes_and_mean_vs_sum():
+    rng = np.random.default_rng(3)
+    net = bplit.Network([3, 4, 2], seed=1)
+    X, Y = rng.standard_normal((5, 3)), rng.random((5, 2))
+    tr = net.forward(X)
+    assert [z.shape for z in tr.z] == [(5, 4), (5, 2)]
+    assert [a.shape for a in tr.a] == [(5, 3), (5, 4), (5, 2)]
+    assert tr.a[0] is not X or np.shares_memory(tr.a[0], X)
+    g = net.gradients(X, Y)
+    assert [w.shape for w in g.weights] == [(4, 3), (2, 4)]
+    assert [b.shape for b in g.biases] == [(4,), (2,)]
+    assert [d.shape for d in g.deltas] == [(5, 4), (5, 2)]
+    net_sum = net.copy()
+    net_sum.reduction = "sum"
+    gs = net_sum.gradients(X, Y)
+    for a, b in zip(g.weights + g.biases, gs.weights + gs.biases):
+        np.testing.assert_allclose(5 * a, b, rtol=1e-13)
+    np.testing.assert_allclose(5 * net.loss(X, Y), net_sum.loss(X, Y), rtol=1e-14)
+
+
+def test_weights_are_plain_arrays_users_can_assign():
+    net = bplit.Network([2, 2, 1])
+    net.weights[0] = np.zeros((2, 2))
+    net.biases[0] = np.zeros(2)  # so the hidden layer outputs sigmoid(0) = 0.5
+    net.biases[1] = np.array([3.0])
+    np.testing.assert_allclose(
+        net.predict(np.ones((1, 2))), 1 / (1 + np.exp(-(net.weights[1].sum() * 0.5 + 3.0)))
+    )
+
+
+@pytest.mark.parametrize(
+    "X,Y,match",
+    [
+        (np.ones((4, 2)), np.ones((4, 2)), r"X must have shape \(m, 3\), got shape \(4, 2\)"),
+        (np.ones(3), np.ones((1, 2)), r"X must have shape \(m, 3\)"),
+        (np.ones((4, 3)), np.ones((4, 3)), r"Y must have shape \(m, 2\), got shape \(4, 3\)"),
+        (np.ones((4, 3)), np.ones((5, 2)), r"same number of rows, got 4 and 5"),
+        (np.ones((0, 3)), np.ones((0, 2)), r"empty batch"),
+        (np.full((1, 3), np.nan), np.ones((1, 2)), r"NaN or infinite"),
+    ],
+)
+def test_wrong_shapes_raise_value_error_naming_expected_shape(X, Y, match):
+    net = bplit.Network([3, 4, 2])
+    for call in (net.gradients, net.loss, lambda x, y: net.step(x, y, 0.1)):
+        with pytest.raises(ValueError, match=match):
+            call(X, Y)
+
+
+def test_bad_parameters_and_config_are_rejected():
+    net = bplit.Network([3, 4, 2])
+    net.weights[1] = np.ones((4, 2))
+    with pytest.raises(ValueError, match=r"weights\[1\] must be an array of shape \(2, 4\)"):
+        net.predict(np.ones((1, 3)))
+    with pytest.raises(ValueError, match="positive integer"):
+        bplit.Network([3, 0, 2])
+    with pytest.raises(ValueError, match="output activation"):
+        bplit.Network([3, 4, 2], hidden="softmax")
+    with pytest.raises(ValueError, match="requires output='softmax'"):
+        bplit.Network([3, 2], loss="cross_entropy")
+    with pytest.raises(TypeError, match="floating-point"):
+        bplit.Network([1, 1]).predict(np.ones((1, 1), dtype=int))
+    with pytest.raises(ValueError, match="learning_rate must be a positive"):
+        bplit.Network([1, 1]).step(np.ones((1, 1)), np.ones((1, 1)), 0.0)
+
+
+def test_failed_step_leaves_parameters_unchanged():
+    net = bplit.Network([2, 3, 1])
+    before = [w.copy() for w in net.weights + net.biases]
+    with pytest.raises(ValueError):
+        net.step(np.ones((2, 2)), np.ones((3, 1)), 0.5)
+    for a, b in zip(before, net.weights + net.biases):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_step_is_one_gradient_descent_update():
+    rng = np.random.default_rng(0)
+    net = bplit.Network([3, 5, 2], seed=4)
+    X, Y = rng.standard_normal((6, 3)), rng.random((6, 2))
+    g = net.gradients(X, Y)
+    expected = [w - 0.3 * gw for w, gw in zip(net.weights, g.weights)]
+    c0 = net.step(X, Y, 0.3)
+    for w, e in zip(net.weights, expected):
+        np.testing.assert_allclose(w, e, rtol=1e-15)
+    assert net.loss(X, Y) < c0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dtype_is_kept(dtype):
+    rng = np.random.default_rng(0)
+    net = bplit.Network([4, 6, 3], hidden="tanh", output="softmax", loss="cross_entropy", dtype=dtype)
+    X = rng.standard_normal((5, 4))  # float64 input is converted
+    Y = np.eye(3)[rng.integers(0, 3, 5)]
+    tr = net.forward(X)
+    g = net.gradients(X, Y)
+    assert all(a.dtype == dtype for a in tr.a + tr.z + g.weights + g.biases + g.deltas)
+    net.step(X, Y, 0.1)
+    assert all(p.dtype == dtype for p in net.weights + net.biases)
+    if dtype == np.float32:  # float32 gradients agree with a float64 copy to float32 precision
+        g64 = net.astype(np.float64).gradients(X, Y)
+        assert bplit.relative_error(net.gradients(X, Y), g64) < 1e-5
+
+
+def test_seeds_are_deterministic():
+    a, b = bplit.Network([3, 4, 2], seed=7), bplit.Network([3, 4, 2], seed=np.random.default_rng(7))
+    c = bplit.Network([3, 4, 2], seed=8)
+    assert all(np.array_equal(x, y) for x, y in zip(a.weights, b.weights))
+    assert not np.array_equal(a.weights[0], c.weights[0])
+
+
+def test_fit_learns_xor():
+    X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
+    Y = np.array([[0], [1], [1], [0]], dtype=float)
+    net = bplit.Network([2, 4, 1], seed=0)
+    history = net.fit(X, Y, epochs=3000, batch_size=4, learning_rate=3.0, seed=0)
+    assert len(history) == 3000
+    assert history[-1] < 0.01
+    assert history[-1] < history[0]
+    np.testing.assert_array_equal(net.predict(X) > 0.5, Y > 0.5)
+
+
+def test_fit_records_validation_and_reshuffles_with_seed():
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((30, 3))
+    Y = np.eye(2)[(X[:, 0] > 0).astype(int)]
+    runs = []
+    for _ in range(2):
+        net = bplit.Network([3, 5, 2], output="softmax", loss="cross_entropy", seed=2)
+        h = net.fit(X, Y, epochs=5, batch_size=7, learning_rate=0.5, seed=3, validation_data=(X, Y))
+        runs.append(h)
+    assert runs[0] == runs[1]
+    assert len(runs[0].val_loss) == 5 and len(runs[0].val_accuracy) == 5
+    np.testing.assert_allclose(runs[0].val_loss, runs[0].loss, rtol=1e-14)
+    assert all(0.0 <= acc <= 1.0 for acc in runs[0].val_accuracy)
