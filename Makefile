@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -W default
 BOOK_FLAGS := -W -n --keep-going
 
-.PHONY: setup book test lint unit nbval notebooks clean
+.PHONY: setup book test lint unit nbval built notebooks clean
 
 setup: $(STAMP)
 
@@ -26,12 +26,15 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests -n 2 -q
+	$(BIN)/python -m pytest tests --ignore=tests/built -n 2 -q
 
 nbval: $(STAMP)
 	$(BIN)/python -m pytest book $(NBVAL_FLAGS) -n 2 --dist loadfile -q
 
-test: lint unit nbval book
+built: $(STAMP)
+	$(BIN)/python -m pytest tests/built -q
+
+test: lint unit nbval book built
 
 # Re-execute every chapter and store its outputs (run after changing a chapter or bplit).
 notebooks: $(STAMP)

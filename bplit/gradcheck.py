@@ -24,7 +24,7 @@ def numerical_gradients(
 
     Every parameter is nudged by ``±eps`` in place and restored exactly, so the
     network is unchanged afterwards.  The round-off of each difference quotient is
-    about ``machine_eps * |C| / eps``: in float64 that is ~2e-10 |C|, fine unless
+    about ``machine_eps * abs(C) / eps``: in float64 that is ``2e-10 * abs(C)``, fine unless
     the gradient is tiny next to the cost (a saturated output, say).  ``dtype``
     evaluates the costs on a copy of the network in that precision instead;
     ``numpy.longdouble`` (64-bit mantissa on x86-64) cuts the round-off ~2000x.
