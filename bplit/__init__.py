@@ -7,6 +7,7 @@ computes.
 
 from .activations import ACTIVATIONS, Activation, get_activation, log_softmax, relu, sigmoid, softmax
 from .gradcheck import gradcheck, numerical_gradients, relative_error
+from .io import load, save
 from .losses import LOSSES, REDUCTIONS, Loss, get_loss
 from .network import INITIALIZERS, Gradients, History, Network, Trace, accuracy
 
@@ -26,11 +27,13 @@ __all__ = [
     "accuracy",
     "get_activation",
     "get_loss",
+    "load",
     "gradcheck",
     "log_softmax",
     "numerical_gradients",
     "relative_error",
     "relu",
+    "save",
     "sigmoid",
     "softmax",
 ]

@@ -18,7 +18,8 @@ The equations are derived, and checked against this file, in the book chapter
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import os
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -342,6 +343,7 @@ class Network:
         seed: int | np.random.Generator = 0,
         validation_data: tuple[Array, Array] | None = None,
         progress: bool = False,
+        callback: Callable[[int, Network], None] | None = None,
     ) -> History:
         """Mini-batch stochastic gradient descent, reshuffled every epoch.
 
@@ -359,6 +361,9 @@ class Network:
             Evaluated after each epoch into ``history.val_loss`` and ``history.val_accuracy``.
         progress : bool
             Show a tqdm progress bar over epochs.
+        callback : callable, optional
+            ``callback(epoch, net)`` after each epoch (epochs count from 1), e.g. to
+            record gradient norms.
 
         Returns
         -------
@@ -381,7 +386,7 @@ class Network:
 
             bar = tqdm(bar, desc="epochs")
         n = X.shape[0]
-        for _ in bar:
+        for epoch in bar:
             order = rng.permutation(n)
             for start in range(0, n, batch_size):
                 idx = order[start : start + batch_size]
@@ -395,6 +400,8 @@ class Network:
                 tv = self._forward(Xv)
                 history.val_loss.append(self._cost(tv, Yv))
                 history.val_accuracy.append(accuracy(tv.a[-1], Yv))
+            if callback is not None:
+                callback(epoch + 1, self)
         return history
 
     # ------------------------------------------------------------------ utilities
@@ -424,6 +431,12 @@ class Network:
             "reduction": self.reduction,
             "init": self.init,
         }
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the parameters and configuration to an ``.npz`` file (no pickle); see :func:`bplit.load`."""
+        from .io import save
+
+        save(self, path)
 
     def __repr__(self) -> str:
         c = self.config()

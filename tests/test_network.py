@@ -203,8 +203,20 @@ def test_fit_records_validation_and_reshuffles_with_seed():
     runs = []
     for _ in range(2):
         net = bplit.Network([3, 5, 2], output="softmax", loss="cross_entropy", seed=2)
-        h = net.fit(X, Y, epochs=5, batch_size=7, learning_rate=0.5, seed=3, validation_data=(X, Y))
+        seen = []
+        h = net.fit(
+            X,
+            Y,
+            epochs=5,
+            batch_size=7,
+            learning_rate=0.5,
+            seed=3,
+            validation_data=(X, Y),
+            callback=lambda epoch, n: seen.append((epoch, n.loss(X, Y))),
+        )
         runs.append(h)
+        assert [e for e, _ in seen] == [1, 2, 3, 4, 5]
+        np.testing.assert_allclose([c for _, c in seen], h, rtol=1e-14)
     assert runs[0] == runs[1]
     assert len(runs[0].val_loss) == 5 and len(runs[0].val_accuracy) == 5
     np.testing.assert_allclose(runs[0].val_loss, runs[0].loss, rtol=1e-14)
