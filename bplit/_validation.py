@@ -9,6 +9,18 @@ import numpy as np
 Array = np.ndarray
 
 
+def all_finite(arr: Array) -> bool:
+    """True when no entry is NaN or infinite.
+
+    A finite sum proves it in one fast pass (any NaN or inf makes the sum NaN or
+    inf); only when the sum is not finite (bad values, or an overflow of huge finite
+    ones) are the entries checked one by one.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.sum(arr)
+    return bool(np.isfinite(total)) or bool(np.all(np.isfinite(arr)))
+
+
 def as_batch(name: str, value: object, width: int, dtype: np.dtype) -> Array:
     """Return ``value`` as a C-contiguous ``(m, width)`` array of ``dtype``.
 
@@ -26,7 +38,7 @@ def as_batch(name: str, value: object, width: int, dtype: np.dtype) -> Array:
         raise ValueError(f"{name} must have shape (m, {width}), got shape {arr.shape}")
     if arr.shape[0] == 0:
         raise ValueError(f"{name} must have shape (m, {width}) with m >= 1, got an empty batch")
-    if not np.all(np.isfinite(arr)):
+    if not all_finite(arr):
         raise ValueError(f"{name} contains NaN or infinite values")
     return np.ascontiguousarray(arr, dtype=dtype)
 

@@ -13,7 +13,7 @@ the chapter on source 004.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -32,7 +32,7 @@ Array = np.ndarray
 
 @dataclass(frozen=True)
 class Activation:
-    """A named activation function.
+    r"""A named activation function.
 
     Attributes
     ----------
@@ -48,6 +48,11 @@ class Activation:
         ``True`` when ``a_j`` depends on ``z_j`` only.
     hidden_ok : bool
         ``False`` for activations that may only be used in the output layer.
+    mul_derivative : callable or None
+        Optional fast path ``mul_derivative(z, a, g)`` that multiplies ``g`` in place
+        by :math:`f'(z)`, free to use the activation ``a = f(z)`` instead of ``z``
+        (e.g. :math:`\sigma' = a - a^2`).  Must agree with ``derivative``; the tests
+        check that it does.
     """
 
     name: str
@@ -55,22 +60,31 @@ class Activation:
     derivative: Callable[[Array], Array]
     elementwise: bool = True
     hidden_ok: bool = True
+    mul_derivative: Callable[[Array, Array, Array], None] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def __call__(self, z: Array) -> Array:
         return self.value(z)
 
-    def backward(self, z: Array, a: Array, grad_a: Array) -> Array:
+    def backward(self, z: Array, a: Array, grad_a: Array, overwrite: bool = False) -> Array:
         r"""Pull ``grad_a = dC/da`` back to ``dC/dz``.
 
         .. math::
             \frac{\partial C}{\partial z_j} = \sum_k \frac{\partial C}{\partial a_k}
             \frac{\partial a_k}{\partial z_j}
 
-        which is ``grad_a * f'(z)`` for element-wise activations and, for softmax,
-        ``a * (grad_a - sum_k grad_a_k a_k)``.
+        which is ``grad_a * f'(z)`` for element-wise activations (the Hadamard
+        product of BP1/BP2) and, for softmax, ``a * (grad_a - sum_k grad_a_k a_k)``.
+        With ``overwrite=True`` the result is written into ``grad_a`` (no copy).
         """
         if self.elementwise:
-            return grad_a * self.derivative(z)
+            g = grad_a if overwrite else grad_a.copy()
+            if self.mul_derivative is not None:
+                self.mul_derivative(z, a, g)
+            else:
+                g *= self.derivative(z)
+            return g
         # softmax: J = diag(a) - a a^T, so J^T g = a * (g - <g, a>)
         return a * (grad_a - np.sum(grad_a * a, axis=-1, keepdims=True))
 
@@ -79,10 +93,36 @@ class Activation:
 
 
 def sigmoid(z: Array) -> Array:
-    r"""Logistic sigmoid :math:`\sigma(z) = 1/(1+e^{-z})`, overflow-free for any ``z``."""
+    r"""Logistic sigmoid :math:`\sigma(z) = 1/(1+e^{-z})`, overflow-free for any ``z``.
+
+    With :math:`e = e^{-|z|} \in (0, 1]`, :math:`\sigma(z) = 1/(1+e)` for
+    :math:`z \ge 0` and :math:`e/(1+e)` otherwise: no overflow, full relative
+    accuracy in both tails.
+    """
     z = np.asarray(z)
-    e = np.exp(-np.abs(z))  # in (0, 1]: never overflows
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(z.dtype, copy=False)
+    e = np.abs(z)
+    np.negative(e, out=e)
+    np.exp(e, out=e)  # e = exp(-|z|)
+    denom = e + 1.0
+    np.copyto(e, 1.0, where=z >= 0)  # numerator: 1 for z >= 0, e otherwise
+    e /= denom
+    return e
+
+
+def _sigmoid_mul(z: Array, a: Array, g: Array) -> None:
+    t = a * a
+    np.subtract(a, t, out=t)  # sigma' = a - a^2
+    g *= t
+
+
+def _tanh_mul(z: Array, a: Array, g: Array) -> None:
+    t = a * a
+    np.subtract(1.0, t, out=t)  # tanh' = 1 - a^2
+    g *= t
+
+
+def _relu_mul(z: Array, a: Array, g: Array) -> None:
+    np.multiply(g, z > 0, out=g)
 
 
 def _sigmoid_prime(z: Array) -> Array:
@@ -116,8 +156,9 @@ def relu(derivative_at_zero: float = 0.0) -> Activation:
             d[z == 0] = derivative_at_zero
         return d
 
-    name = "relu" if derivative_at_zero == 0.0 else f"relu(derivative_at_zero={derivative_at_zero:g})"
-    return Activation(name, value, derivative)
+    if derivative_at_zero == 0.0:
+        return Activation("relu", value, derivative, mul_derivative=_relu_mul)
+    return Activation(f"relu(derivative_at_zero={derivative_at_zero:g})", value, derivative)
 
 
 def log_softmax(z: Array) -> Array:
@@ -140,10 +181,10 @@ def _softmax_jacobian(z: Array) -> Array:
 
 
 ACTIVATIONS: dict[str, Activation] = {
-    "sigmoid": Activation("sigmoid", sigmoid, _sigmoid_prime),
-    "tanh": Activation("tanh", np.tanh, _tanh_prime),
+    "sigmoid": Activation("sigmoid", sigmoid, _sigmoid_prime, mul_derivative=_sigmoid_mul),
+    "tanh": Activation("tanh", np.tanh, _tanh_prime, mul_derivative=_tanh_mul),
     "relu": relu(0.0),
-    "identity": Activation("identity", lambda z: z, np.ones_like),
+    "identity": Activation("identity", lambda z: z, np.ones_like, mul_derivative=lambda z, a, g: None),
     "softmax": Activation("softmax", softmax, _softmax_jacobian, elementwise=False, hidden_ok=False),
 }
 

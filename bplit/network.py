@@ -222,7 +222,7 @@ class Network:
                 raise ValueError(
                     f"weights[{l}] and biases[{l}] must have dtype {self.dtype}, got {w.dtype} and {b.dtype}"
                 )
-            if not (np.all(np.isfinite(w)) and np.all(np.isfinite(b))):
+            if not (V.all_finite(w) and V.all_finite(b)):
                 raise ValueError(f"weights[{l}] or biases[{l}] contain NaN or infinite values")
 
     def _check_x(self, X: object) -> Array:
@@ -277,22 +277,36 @@ class Network:
         return self._cost(self._forward(X), Y)
 
     # ------------------------------------------------------------------ backward
-    def _backward(self, trace: Trace, Y: Array) -> Gradients:
+    def _backward(self, trace: Trace, Y: Array, eta: float | None = None) -> Gradients | None:
+        """BP1-BP4 over the batch. With ``eta`` the step is applied instead of returned.
+
+        Applying it in place (``w += (-eta delta)^T a``) is the same arithmetic with the
+        learning rate folded into delta: no gradient arrays are kept, which is what
+        makes :meth:`step` cheap.
+        """
         L = self.n_layers
-        m = Y.shape[0]
-        delta = self.loss_fn.output_delta(trace.z[-1], trace.a[-1], Y, self.output)  # BP1, per sample
-        if self.reduction == "mean":
-            delta *= 1.0 / m
+        a = trace.a
+        scale = 1.0 / Y.shape[0] if self.reduction == "mean" else 1.0
+        if eta is not None:
+            scale = -eta * scale
+        delta = self.loss_fn.output_delta(trace.z[-1], a[-1], Y, self.output)  # BP1, per sample
+        delta *= scale
         deltas: list[Array] = [delta] * L
         gw: list[Array] = [delta] * L
         gb: list[Array] = [delta] * L
         for l in range(L - 1, -1, -1):
-            deltas[l] = delta
-            gw[l] = delta.T @ trace.a[l]  # BP4: sum over samples of delta a^T
-            gb[l] = delta.sum(axis=0)  # BP3
-            if l > 0:  # BP2: pull delta back through w, then through f
-                delta = self.hidden.backward(trace.z[l - 1], trace.a[l], delta @ self.weights[l])
-        return Gradients(gw, gb, deltas)
+            # BP2 needs w before it is updated, so pull delta back first
+            back = delta @ self.weights[l] if l > 0 else None
+            if eta is None:
+                deltas[l] = delta
+                gw[l] = delta.T @ a[l]  # BP4: sum over samples of delta a^T
+                gb[l] = delta.sum(axis=0)  # BP3
+            else:
+                self.weights[l] += delta.T @ a[l]
+                self.biases[l] += delta.sum(axis=0)
+            if back is not None:  # BP2: through f' of the layer below
+                delta = self.hidden.backward(trace.z[l - 1], a[l], back, overwrite=True)
+        return Gradients(gw, gb, deltas) if eta is None else None
 
     def gradients(self, X: Array, Y: Array) -> Gradients:
         r"""Backpropagation: gradients of the batch cost :math:`C` on ``(X, Y)``.
@@ -327,10 +341,7 @@ class Network:
         X, Y = self._check_xy(X, Y)
         trace = self._forward(X)
         cost = self._cost(trace, Y)
-        g = self._backward(trace, Y)
-        for w, b, gw, gb in zip(self.weights, self.biases, g.weights, g.biases):
-            w -= eta * gw
-            b -= eta * gb
+        self._backward(trace, Y, eta)
         return cost
 
     def fit(
@@ -391,10 +402,7 @@ class Network:
             for start in range(0, n, batch_size):
                 idx = order[start : start + batch_size]
                 xb, yb = X[idx], Y[idx]
-                g = self._backward(self._forward(xb), yb)
-                for w, b, gw, gb in zip(self.weights, self.biases, g.weights, g.biases):
-                    w -= eta * gw
-                    b -= eta * gb
+                self._backward(self._forward(xb), yb, eta)
             history.append(self._cost(self._forward(X), Y))
             if validation_data is not None:
                 tv = self._forward(Xv)

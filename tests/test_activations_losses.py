@@ -126,3 +126,33 @@ def test_extreme_preactivations_stay_finite():
             act = ACTIVATIONS[out]
             c = bplit.get_loss(loss).per_sample(Z, act.value(Z), Y)
             assert np.all(np.isfinite(c))
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "tanh", "relu", "identity"])
+def test_fast_backward_path_agrees_with_derivative(name):
+    act = ACTIVATIONS[name]
+    rng = np.random.default_rng(0)
+    Z = rng.standard_normal((6, 5)) * 3
+    Z[0, 0] = 0.0
+    G = rng.standard_normal((6, 5))
+    G0 = G.copy()
+    expect = G * act.derivative(Z)
+    got = act.backward(Z, act.value(Z), G)
+    np.testing.assert_array_equal(G, G0)  # not overwritten by default
+    np.testing.assert_allclose(got, expect, rtol=1e-13, atol=1e-300)
+    assert act.mul_derivative is not None
+    G2 = G.copy()
+    out = act.backward(Z, act.value(Z), G2, overwrite=True)
+    assert out is G2
+    np.testing.assert_allclose(G2, expect, rtol=1e-13, atol=1e-300)
+
+
+def test_all_finite_detects_bad_values_and_survives_overflowing_sums():
+    from bplit._validation import all_finite
+
+    big = np.full(10, 1e308)
+    assert all_finite(big)  # the sum overflows, the entries are fine
+    for bad in (np.nan, np.inf, -np.inf):
+        x = np.ones(10)
+        x[3] = bad
+        assert not all_finite(x)

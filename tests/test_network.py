@@ -212,7 +212,7 @@ def test_fit_records_validation_and_reshuffles_with_seed():
             learning_rate=0.5,
             seed=3,
             validation_data=(X, Y),
-            callback=lambda epoch, n: seen.append((epoch, n.loss(X, Y))),
+            callback=lambda epoch, n, seen=seen: seen.append((epoch, n.loss(X, Y))),
         )
         runs.append(h)
         assert [e for e, _ in seen] == [1, 2, 3, 4, 5]
