@@ -24,14 +24,20 @@ def all_finite(arr: Array) -> bool:
 def as_batch(name: str, value: object, width: int, dtype: np.dtype) -> Array:
     """Return ``value`` as a C-contiguous ``(m, width)`` array of ``dtype``.
 
-    Accepts real floating arrays (or nested lists of floats).  Rejects other
-    dtypes, other shapes, empty batches and non-finite entries with a
-    ``ValueError`` (``TypeError`` for a non-float dtype) that names the expected shape.
+    Accepts real floating-point arrays (float16/32/64, or nested lists of floats);
+    they are converted to ``dtype``.  Rejects other dtypes (integer, boolean, complex,
+    object, strings: ``TypeError``), other shapes, ragged lists, empty batches and
+    non-finite entries (``ValueError``), each with a message naming the expected form.
     """
-    arr = np.asarray(value)
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError) as err:
+        raise ValueError(
+            f"{name} must be a 2-D array of shape (m, {width}); could not read it: {err}"
+        ) from None
     if arr.dtype.kind != "f":
         raise TypeError(
-            f"{name} must be a real floating-point array, got dtype {arr.dtype}; "
+            f"{name} must be a real floating-point array of shape (m, {width}), got dtype {arr.dtype}; "
             f"convert it with {name}.astype(float)"
         )
     if arr.ndim != 2 or arr.shape[1] != width:
@@ -40,7 +46,11 @@ def as_batch(name: str, value: object, width: int, dtype: np.dtype) -> Array:
         raise ValueError(f"{name} must have shape (m, {width}) with m >= 1, got an empty batch")
     if not all_finite(arr):
         raise ValueError(f"{name} contains NaN or infinite values")
-    return np.ascontiguousarray(arr, dtype=dtype)
+    with np.errstate(over="ignore"):
+        out = np.ascontiguousarray(arr, dtype=dtype)
+    if out.dtype != arr.dtype and not all_finite(out):
+        raise ValueError(f"{name} has values too large for the network's dtype {np.dtype(dtype)}")
+    return out
 
 
 def positive_int(name: str, value: object) -> int:

@@ -30,6 +30,15 @@ __all__ = [
 Array = np.ndarray
 
 
+def _real_float(name: str, z: object, min_ndim: int = 0) -> Array:
+    arr = np.asarray(z)
+    if arr.dtype.kind != "f":
+        raise TypeError(f"{name} must be a real floating-point array, got dtype {arr.dtype}")
+    if arr.ndim < min_ndim:
+        raise ValueError(f"{name} must have at least {min_ndim} dimension(s), got shape {arr.shape}")
+    return arr
+
+
 @dataclass(frozen=True)
 class Activation:
     r"""A named activation function.
@@ -99,14 +108,14 @@ def sigmoid(z: Array) -> Array:
     :math:`z \ge 0` and :math:`e/(1+e)` otherwise: no overflow, full relative
     accuracy in both tails.
     """
-    z = np.asarray(z)
-    e = np.abs(z)
+    z = _real_float("z", z)
+    e = np.array(np.abs(z), ndmin=1)  # 1-d at least, so the in-place steps also work for scalars
     np.negative(e, out=e)
     np.exp(e, out=e)  # e = exp(-|z|)
     denom = e + 1.0
-    np.copyto(e, 1.0, where=z >= 0)  # numerator: 1 for z >= 0, e otherwise
+    np.copyto(e, 1.0, where=np.asarray(z >= 0))  # numerator: 1 for z >= 0, e otherwise
     e /= denom
-    return e
+    return e.reshape(z.shape) if z.ndim else e[0]
 
 
 def _sigmoid_mul(z: Array, a: Array, g: Array) -> None:
@@ -151,10 +160,8 @@ def relu(derivative_at_zero: float = 0.0) -> Activation:
         return np.maximum(z, 0)
 
     def derivative(z: Array) -> Array:
-        d = (z > 0).astype(z.dtype)
-        if derivative_at_zero:
-            d[z == 0] = derivative_at_zero
-        return d
+        z = np.asarray(z)
+        return np.where(z > 0, 1.0, np.where(z == 0, derivative_at_zero, 0.0)).astype(z.dtype)
 
     if derivative_at_zero == 0.0:
         return Activation("relu", value, derivative, mul_derivative=_relu_mul)
@@ -163,6 +170,7 @@ def relu(derivative_at_zero: float = 0.0) -> Activation:
 
 def log_softmax(z: Array) -> Array:
     r"""Row-wise :math:`\log \mathrm{softmax}(z) = z - \log\sum_j e^{z_j}`, computed stably."""
+    z = _real_float("z", z, min_ndim=1)
     zmax = np.max(z, axis=-1, keepdims=True)
     shifted = z - zmax
     return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
@@ -170,6 +178,7 @@ def log_softmax(z: Array) -> Array:
 
 def softmax(z: Array) -> Array:
     r"""Row-wise softmax :math:`a_k = e^{z_k} / \sum_j e^{z_j}`, shifted by the row maximum."""
+    z = _real_float("z", z, min_ndim=1)
     shifted = z - np.max(z, axis=-1, keepdims=True)
     e = np.exp(shifted)
     return e / np.sum(e, axis=-1, keepdims=True)

@@ -18,9 +18,11 @@ The equations are derived, and checked against this file, in the book chapter
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -29,6 +31,33 @@ from .activations import Activation, get_activation
 from .losses import REDUCTIONS, Loss, get_loss
 
 __all__ = ["Network", "Trace", "Gradients", "History", "INITIALIZERS"]
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _guarded(method: _F) -> _F:
+    """Run ``method`` with floating-point overflow and invalid operations raising.
+
+    Inputs and parameters are checked to be finite before any arithmetic, so with
+    this guard every result a public method returns is finite; a computation that
+    would overflow raises a :class:`FloatingPointError` that says so, instead of a
+    warning and an ``inf`` or ``nan`` deep inside NumPy.
+    """
+
+    @functools.wraps(method)
+    def wrapper(self: Network, *args: Any, **kwargs: Any) -> Any:
+        try:
+            with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
+                return method(self, *args, **kwargs)
+        except FloatingPointError as err:
+            raise FloatingPointError(
+                f"{method.__name__}: the computation left the range of {self.dtype} ({err}); "
+                "inputs, targets or parameters are too large: scale the data or lower the learning rate. "
+                "The network's parameters were not changed by this call."
+            ) from None
+
+    return wrapper  # type: ignore[return-value]
+
 
 Array = np.ndarray
 INITIALIZERS = ("nielsen", "glorot", "he")
@@ -229,11 +258,14 @@ class Network:
         self._check_params()
         return V.as_batch("X", X, self.sizes[0], self.dtype)
 
-    def _check_xy(self, X: object, Y: object) -> tuple[Array, Array]:
-        X = self._check_x(X)
-        Y = V.as_batch("Y", Y, self.sizes[-1], self.dtype)
+    def _check_xy(self, X: object, Y: object, names: tuple[str, str] = ("X", "Y")) -> tuple[Array, Array]:
+        self._check_params()
+        X = V.as_batch(names[0], X, self.sizes[0], self.dtype)
+        Y = V.as_batch(names[1], Y, self.sizes[-1], self.dtype)
         if Y.shape[0] != X.shape[0]:
-            raise ValueError(f"X and Y must have the same number of rows, got {X.shape[0]} and {Y.shape[0]}")
+            raise ValueError(
+                f"{names[0]} and {names[1]} must have the same number of rows, got {X.shape[0]} and {Y.shape[0]}"
+            )
         V.check_targets(self.loss_fn.name, Y)
         return X, Y
 
@@ -248,6 +280,7 @@ class Network:
             a.append(f.value(z_l))
         return Trace(z, a)
 
+    @_guarded
     def forward(self, X: Array) -> Trace:
         """Run the network on a batch.
 
@@ -263,6 +296,7 @@ class Network:
         """
         return self._forward(self._check_x(X))
 
+    @_guarded
     def predict(self, X: Array) -> Array:
         """Output activations, ndarray of shape ``(m, sizes[-1])``."""
         return self.forward(X).a[-1]
@@ -271,6 +305,7 @@ class Network:
         c = self.loss_fn.per_sample(trace.z[-1], trace.a[-1], Y)
         return float(c.mean() if self.reduction == "mean" else c.sum())
 
+    @_guarded
     def loss(self, X: Array, Y: Array) -> float:
         """The batch cost :math:`C` on ``(X, Y)`` (``Y`` of shape ``(m, sizes[-1])``)."""
         X, Y = self._check_xy(X, Y)
@@ -280,9 +315,10 @@ class Network:
     def _backward(self, trace: Trace, Y: Array, eta: float | None = None) -> Gradients | None:
         """BP1-BP4 over the batch. With ``eta`` the step is applied instead of returned.
 
-        Applying it in place (``w += (-eta delta)^T a``) is the same arithmetic with the
-        learning rate folded into delta: no gradient arrays are kept, which is what
-        makes :meth:`step` cheap.
+        The update ``w + (-eta delta)^T a`` is the same arithmetic with the learning rate
+        folded into delta, written into the product's own buffer (no gradient arrays
+        are kept, which makes :meth:`step` cheap). The new arrays replace the old ones
+        only after every layer succeeded, so a step that fails changes nothing.
         """
         L = self.n_layers
         a = trace.a
@@ -301,13 +337,20 @@ class Network:
                 deltas[l] = delta
                 gw[l] = delta.T @ a[l]  # BP4: sum over samples of delta a^T
                 gb[l] = delta.sum(axis=0)  # BP3
-            else:
-                self.weights[l] += delta.T @ a[l]
-                self.biases[l] += delta.sum(axis=0)
+            else:  # new parameters, committed only once every layer is done (atomic step)
+                new_w = delta.T @ a[l]
+                new_w += self.weights[l]
+                gw[l] = new_w
+                gb[l] = self.biases[l] + delta.sum(axis=0)
             if back is not None:  # BP2: through f' of the layer below
                 delta = self.hidden.backward(trace.z[l - 1], a[l], back, overwrite=True)
-        return Gradients(gw, gb, deltas) if eta is None else None
+        if eta is None:
+            return Gradients(gw, gb, deltas)
+        self.weights[:] = gw
+        self.biases[:] = gb
+        return None
 
+    @_guarded
     def gradients(self, X: Array, Y: Array) -> Gradients:
         r"""Backpropagation: gradients of the batch cost :math:`C` on ``(X, Y)``.
 
@@ -331,11 +374,14 @@ class Network:
         return self._backward(self._forward(X), Y)
 
     # ------------------------------------------------------------------ training
+    @_guarded
     def step(self, X: Array, Y: Array, learning_rate: float) -> float:
         r"""One gradient-descent update on the batch: :math:`w \to w - \eta\,\partial C/\partial w`.
 
-        Returns the batch cost *before* the update.  The parameters are only
-        changed once every input has been checked.
+        Returns the batch cost *before* the update. The step is atomic: the new
+        parameter arrays replace ``net.weights[l]`` and ``net.biases[l]`` only when
+        every input was valid and every new value is finite; otherwise an exception
+        is raised and the network is unchanged.
         """
         eta = V.positive_float("learning_rate", learning_rate)
         X, Y = self._check_xy(X, Y)
@@ -344,6 +390,7 @@ class Network:
         self._backward(trace, Y, eta)
         return cost
 
+    @_guarded
     def fit(
         self,
         X: Array,
@@ -380,6 +427,9 @@ class Network:
         -------
         History
             A list of per-epoch training losses (on the whole training set).
+
+        If anything fails part-way (an overflow, an exception in ``callback``, an
+        interrupt), the parameters are put back as they were before the call.
         """
         epochs = V.positive_int("epochs", epochs)
         batch_size = V.positive_int("batch_size", batch_size)
@@ -388,7 +438,7 @@ class Network:
         if validation_data is not None:
             if not isinstance(validation_data, tuple) or len(validation_data) != 2:
                 raise ValueError("validation_data must be a tuple (X_val, Y_val)")
-            Xv, Yv = self._check_xy(*validation_data)
+            Xv, Yv = self._check_xy(*validation_data, names=("X_val", "Y_val"))
         rng = np.random.default_rng(seed)
         history = History()
         bar = range(epochs)
@@ -397,19 +447,23 @@ class Network:
 
             bar = tqdm(bar, desc="epochs")
         n = X.shape[0]
-        for epoch in bar:
-            order = rng.permutation(n)
-            for start in range(0, n, batch_size):
-                idx = order[start : start + batch_size]
-                xb, yb = X[idx], Y[idx]
-                self._backward(self._forward(xb), yb, eta)
-            history.append(self._cost(self._forward(X), Y))
-            if validation_data is not None:
-                tv = self._forward(Xv)
-                history.val_loss.append(self._cost(tv, Yv))
-                history.val_accuracy.append(accuracy(tv.a[-1], Yv))
-            if callback is not None:
-                callback(epoch + 1, self)
+        start_weights, start_biases = list(self.weights), list(self.biases)  # steps replace, never mutate
+        try:
+            for epoch in bar:
+                order = rng.permutation(n)
+                for start in range(0, n, batch_size):
+                    idx = order[start : start + batch_size]
+                    self._backward(self._forward(X[idx]), Y[idx], eta)
+                history.append(self._cost(self._forward(X), Y))
+                if validation_data is not None:
+                    tv = self._forward(Xv)
+                    history.val_loss.append(self._cost(tv, Yv))
+                    history.val_accuracy.append(accuracy(tv.a[-1], Yv))
+                if callback is not None:
+                    callback(epoch + 1, self)
+        except BaseException:
+            self.weights[:], self.biases[:] = start_weights, start_biases  # a failed fit changes nothing
+            raise
         return history
 
     # ------------------------------------------------------------------ utilities

@@ -156,3 +156,15 @@ def test_all_finite_detects_bad_values_and_survives_overflowing_sums():
         x = np.ones(10)
         x[3] = bad
         assert not all_finite(x)
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "tanh", "relu", "identity"])
+@pytest.mark.parametrize("z0", [-2.5, 0.0, 0.75])
+def test_scalars_and_zero_dim_arrays_work(name, z0):
+    act = ACTIVATIONS[name]
+    for z in (np.float64(z0), np.array(z0)):
+        v, d = act.value(z), act.derivative(z)
+        assert np.ndim(v) == 0 and np.ndim(d) == 0
+        np.testing.assert_allclose(v, act.value(np.array([z0]))[0], rtol=1e-15)
+        np.testing.assert_allclose(d, act.derivative(np.array([z0]))[0], rtol=1e-15)
+    assert np.ndim(bplit.relu(1.0).derivative(np.float64(0.0))) == 0
