@@ -7,6 +7,7 @@ computes.
 
 from .activations import ACTIVATIONS, Activation, get_activation, log_softmax, relu, sigmoid, softmax
 from .gradcheck import gradcheck, numerical_gradients, relative_error
+from .graph import GraphGradients, GraphNetwork, GraphTrace, graph_gradcheck, graph_numerical_gradients
 from .io import load, save
 from .losses import LOSSES, REDUCTIONS, Loss, get_loss
 from .network import INITIALIZERS, Gradients, History, Network, Trace, accuracy
@@ -20,6 +21,9 @@ __all__ = [
     "REDUCTIONS",
     "Activation",
     "Gradients",
+    "GraphGradients",
+    "GraphNetwork",
+    "GraphTrace",
     "History",
     "Loss",
     "Network",
@@ -29,6 +33,8 @@ __all__ = [
     "get_loss",
     "load",
     "gradcheck",
+    "graph_gradcheck",
+    "graph_numerical_gradients",
     "log_softmax",
     "numerical_gradients",
     "relative_error",

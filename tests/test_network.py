@@ -221,3 +221,11 @@ def test_fit_records_validation_and_reshuffles_with_seed():
     assert len(runs[0].val_loss) == 5 and len(runs[0].val_accuracy) == 5
     np.testing.assert_allclose(runs[0].val_loss, runs[0].loss, rtol=1e-14)
     assert all(0.0 <= acc <= 1.0 for acc in runs[0].val_accuracy)
+
+
+def test_public_api_is_exported():
+    assert sorted(bplit.__all__) == sorted(set(bplit.__all__))
+    for name in bplit.__all__:
+        assert getattr(bplit, name) is not None
+    for name in ("Network", "numerical_gradients", "gradcheck", "GraphNetwork", "save", "load"):
+        assert name in bplit.__all__
