@@ -3,14 +3,17 @@ r"""Source 003 in its own notation: Nielsen's :math:`w^l_{jk}, b^l_j, z^l, a^l, 
 One training example is a **column** vector and the input layer is layer 1, so the
 first weight matrix is :math:`w^2`. The core is batch-first and counts from 0:
 
-============================  ===================================
-source 003                    bplit core
-============================  ===================================
-:math:`w^l` (n^l x n^{l-1})   ``net.weights[l - 2]`` (same orientation)
-:math:`b^l` (column)          ``net.biases[l - 2][:, None]``
-:math:`z^l`, :math:`a^l`      ``trace.z[l - 2].T``, ``trace.a[l - 1].T``
-:math:`\delta^l` of :math:`C_m`  ``m * gradients.deltas[l - 2]`` row ``m``
-============================  ===================================
+================================  =============================================
+source 003                        bplit core
+================================  =============================================
+:math:`w^l` (n^l x n^{l-1})       ``net.weights[l - 2]`` (same orientation)
+:math:`b^l` (column)              ``net.biases[l - 2][:, None]``
+:math:`z^l`, :math:`a^l`          ``trace.z[l - 2].T``, ``trace.a[l - 1].T``
+:math:`\delta^l` of :math:`C_x`   row ``x`` of ``M * gradients.deltas[l - 2]``
+================================  =============================================
+
+(:math:`C_x` is the cost of example ``x`` of a mini-batch of ``M``; the factor ``M``
+undoes the core's mean reduction.)
 
 Every function below calls :class:`bplit.Network`; none re-derives backprop.
 Derived in the book chapter "Source 003: Nielsen's notation" (book/003_nielsen.ipynb).

@@ -55,13 +55,10 @@ Array = np.ndarray
 class OutIn(NamedTuple):
     """A forward pass in source 000's names.
 
-    Attributes
-    ----------
-    out : list of ndarray
-        ``out[l]`` of shape ``(b, n_l)`` for ``l = 0 .. L``; ``out[0]`` is the input.
-    in_ : list of ndarray
-        ``in_[l]`` of shape ``(b, n_l)`` for ``l = 1 .. L``; ``in_[0]`` is ``None``
-        (the input layer has no weighted input).
+    ``out[l]`` has shape ``(b, n_l)`` for ``l = 0 .. L`` (``out[0]`` is the input);
+    ``in_[l]`` has shape ``(b, n_l)`` for ``l = 1 .. L`` and ``in_[0]`` is ``None``
+    (the input layer has no weighted input). ``n_out`` below is the source's ``|out|``,
+    the width of the output layer.
     """
 
     out: list[Array]
@@ -181,7 +178,7 @@ def mse(out: Array, y: Array) -> float:
 
     Parameters
     ----------
-    out, y : ndarray of shape (b, |out|)
+    out, y : ndarray of shape (b, n_out)
         Network outputs and true labels, one row per sample.
 
     Returns
@@ -201,11 +198,11 @@ def mse_gradient(out: Array, y: Array) -> Array:
 
     Parameters
     ----------
-    out, y : ndarray of shape (b, |out|)
+    out, y : ndarray of shape (b, n_out)
 
     Returns
     -------
-    ndarray of shape (b, |out|)
+    ndarray of shape (b, n_out)
         bplit's per-sample ``"mse"`` gradient divided by the batch size ``b``.
     """
     out, y = _check_pair("out", out, "y", y)
