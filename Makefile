@@ -1,6 +1,7 @@
 # Two commands do everything (see README.md):
 #   make book   set up .venv from requirements.txt, then build the HTML book (strict)
-#   make test   set up .venv, then ruff, unit tests, nbval over every chapter, strict book build
+#   make test   set up .venv, then ruff, unit tests, nbval over every chapter, strict book build,
+#               checks of the built HTML, and every page opened in headless Chromium
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -8,7 +9,7 @@ STAMP := $(VENV)/.installed
 NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -W default
 BOOK_FLAGS := -W -n --keep-going
 
-.PHONY: setup book test lint unit nbval built notebooks clean
+.PHONY: setup book test lint unit nbval built browser bench notebooks clean
 
 setup: $(STAMP)
 
@@ -26,7 +27,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests --ignore=tests/built -n 2 -q
+	$(BIN)/python -m pytest tests --ignore=tests/built --ignore=tests/browser -n 2 -q
 
 nbval: $(STAMP)
 	$(BIN)/python -m pytest book $(NBVAL_FLAGS) -n 2 --dist loadfile -q
@@ -34,7 +35,12 @@ nbval: $(STAMP)
 built: $(STAMP)
 	$(BIN)/python -m pytest tests/built -q
 
-test: lint unit nbval book built
+# Every page of the built book in headless Chromium (Debian's package, installed if missing).
+browser: $(STAMP)
+	tools/install-chromium
+	$(BIN)/python -m pytest tests/browser -q
+
+test: lint unit nbval book built browser
 
 # Re-execute every chapter and store its outputs (run after changing a chapter or bplit).
 notebooks: $(STAMP)

@@ -1,0 +1,481 @@
+"""The rendered book in a real browser (headless Chromium, driven by Playwright).
+
+Every page built from ``_toc.yml``, plus ``genindex.html`` and ``search.html``, is opened
+from a local web server (the ``base_url`` fixture), and for each page:
+
+* every resource loads: no failed request, no 4xx/5xx response, and no request to any
+  host but 127.0.0.1 (the book must work offline; such requests are blocked and reported);
+* MathJax typesets every formula: one ``mjx-container`` per math node of the page source,
+  no ``mjx-merror``, no undefined TeX macro, and no raw TeX left in the visible text;
+* no JavaScript error (uncaught exceptions and console errors) beyond ``ALLOWED_JS_ERRORS``;
+* every internal link resolves to a built file, and its ``#fragment`` to an id on it;
+* every image loads (``naturalWidth > 0``);
+* the page does not scroll sideways in a 1280 px window.
+
+A full-page screenshot of each page is saved under ``$BPLIT_SCREENSHOT_DIR``.
+Run after ``make book``: ``python -m pytest tests/browser -q``.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _dir_from_env(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    return Path(value).resolve() if value else default
+
+
+HTML_DIR = _dir_from_env("BPLIT_HTML_DIR", ROOT / "_build" / "html")
+SCREENSHOT_DIR = _dir_from_env("BPLIT_SCREENSHOT_DIR", ROOT / "_build" / "screenshots")
+# The book the HTML was built from: <book>/_build/html, else this repository.
+_TOC_BESIDE = HTML_DIR.parent.parent / "_toc.yml"
+TOC_FILE = _TOC_BESIDE if _TOC_BESIDE.is_file() else ROOT / "_toc.yml"
+
+# JavaScript errors (uncaught page errors and console.error messages) that are tolerated,
+# as (regular expression searched in the message, reason). Keep it short; every entry
+# needs a reason. It is empty: the two errors the stock Jupyter Book 1.x stack shows on
+# every page are fixed at their source instead, and must not come back:
+#   "Identifier 'THEBE_JS_URL' has already been declared": Sphinx 7.4 writes inline scripts
+#     that extensions add after the builder starts (sphinx-thebe's) twice; book/_ext drops
+#     the repeated tags.
+#   "Got invalid theme mode: . Resetting to auto.": pydata-sphinx-theme with no default
+#     mode; _config.yml sets html_context.default_mode.
+ALLOWED_JS_ERRORS: list[tuple[str, str]] = []
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's package: tools/install-chromium
+# --headless and --no-sandbox are also added by Playwright itself; the profile is a fresh
+# temporary user-data-dir that Playwright creates and removes.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# How long one page may take to load and typeset (ms); a long chapter takes ~5 s with its screenshot.
+PAGE_TIMEOUT_MS = 30_000
+VIEWPORT = {"width": 1280, "height": 900}
+
+
+def _toc_pages() -> list[str]:
+    """Pages of the book in ``_toc.yml`` order (``root:`` and every ``file:``), as html paths."""
+    toc = yaml.safe_load(TOC_FILE.read_text())
+    found: list[str] = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("root", "file") and isinstance(value, str):
+                    found.append(value)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(toc)
+    pages = [re.sub(r"\.(md|ipynb|rst)$", "", p) + ".html" for p in found]
+    return list(dict.fromkeys(pages))  # unique, in order
+
+
+TOC_PAGES = _toc_pages()
+PAGES = [*TOC_PAGES, "genindex.html", "search.html"]
+
+
+# --- the book on a local web server, and the browser ------------------------------------
+
+
+@pytest.fixture(scope="session")
+def html_dir() -> Path:
+    if not (HTML_DIR / "index.html").is_file():
+        pytest.fail(f"{HTML_DIR / 'index.html'} is missing: run `make book` first", pytrace=False)
+    return HTML_DIR
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir() -> Path:
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    for stale in SCREENSHOT_DIR.rglob("*.png"):  # no screenshots of pages that are gone
+        stale.unlink()
+    return SCREENSHOT_DIR
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):
+        pass
+
+
+class _QuietServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass  # the browser closing a connection early is not a failure of the book
+
+
+@pytest.fixture(scope="session")
+def base_url(html_dir: Path) -> Iterator[str]:
+    """Serve ``html_dir`` on 127.0.0.1 at an ephemeral port; yield its root URL."""
+    server = _QuietServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(html_dir)))
+    thread = threading.Thread(target=server.serve_forever, name="book-http", daemon=True)
+    thread.start()
+    try:
+        host, port = server.server_address[:2]
+        yield f"http://{host}:{port}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"{CHROMIUM} is missing: run `tools/install-chromium` first", pytrace=False)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("playwright is not installed: run `make setup` (requirements.txt)", pytrace=False)
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+# --- the page source as Sphinx wrote it -------------------------------------------------
+
+
+class _SourceScan(HTMLParser):
+    """Math nodes and element ids in a page's HTML source."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.math_nodes = 0
+        self.ids: set[str] = set()
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        classes = set((attributes.get("class") or "").split())
+        if tag in ("span", "div") and {"math", "notranslate", "nohighlight"} <= classes:
+            self.math_nodes += 1
+        for key in ("id", "name"):
+            if attributes.get(key):
+                self.ids.add(attributes[key])
+
+
+@functools.cache
+def _scan(path: Path) -> _SourceScan:
+    scan = _SourceScan()
+    scan.feed(path.read_text(encoding="utf-8"))
+    scan.close()
+    return scan
+
+
+# --- what is read from the page in the browser ------------------------------------------
+
+WAIT_FOR_MATHJAX = """
+async (timeoutMs) => {
+  const MJ = window.MathJax;
+  if (!MJ || !MJ.startup || !MJ.startup.promise) return 'MathJax did not load';
+  const timeout = new Promise((resolve) =>
+    setTimeout(() => resolve(`MathJax did not finish typesetting in ${timeoutMs} ms`), timeoutMs));
+  return await Promise.race([MJ.startup.promise.then(() => null, (e) => `MathJax failed: ${e}`), timeout]);
+}
+"""
+
+MATH_REPORT = r"""
+() => {
+  const nodes = [...document.querySelectorAll('span.math.notranslate, div.math.notranslate')];
+  const untypeset = nodes.filter((n) => !n.querySelector('mjx-container'))
+                         .map((n) => n.textContent.trim().slice(0, 120));
+  const MJ = window.MathJax;
+  const items = (MJ && MJ.startup && MJ.startup.document) ? Array.from(MJ.startup.document.math) : [];
+  const merrors = [...document.querySelectorAll('mjx-merror')].map((e) => {
+    const item = items.find((m) => m.typesetRoot && m.typesetRoot.contains(e));
+    const tex = item ? JSON.stringify(String(item.math).slice(0, 100)) : '?';
+    return `${(e.getAttribute('data-mjx-error') || e.textContent).slice(0, 200)} in ${tex}`;
+  });
+  // MathJax's noundefined extension shows an undefined macro \foo as red text "\foo".
+  const undefinedMacros = [];
+  if (MJ && MJ.startup && MJ.startup.toMML) {
+    for (const item of items) {
+      if (!item.root) continue;
+      const mml = MJ.startup.toMML(item.root);
+      for (const m of mml.matchAll(/<mtext mathcolor="red">(\\[^<]*)<\/mtext>/g)) {
+        undefinedMacros.push(`${m[1]} in ${String(item.math).slice(0, 80)}`);
+      }
+    }
+  }
+  // Raw TeX in text a reader sees (code blocks and typeset math excluded).
+  const skip = new Set(['SCRIPT', 'STYLE', 'TEXTAREA', 'NOSCRIPT', 'TEMPLATE', 'PRE', 'CODE',
+                        'MJX-CONTAINER']);
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT, {
+    acceptNode(node) {
+      for (let e = node.parentElement; e; e = e.parentElement) {
+        if (skip.has(e.tagName)) return NodeFilter.FILTER_REJECT;
+      }
+      return NodeFilter.FILTER_ACCEPT;
+    },
+  });
+  const rawTex = [];
+  const texPattern = /\\\(|\\\)|\\\[|\\\]|\$\$|\\begin\{|\$\\[A-Za-z]/;
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const text = node.textContent;
+    const m = text.match(texPattern);
+    if (m) rawTex.push(text.slice(Math.max(0, m.index - 40), m.index + 60).trim());
+  }
+  return {
+    hasMathJax: !!(MJ && MJ.startup),
+    containers: document.querySelectorAll('mjx-container').length,
+    untypeset, merrors, undefinedMacros, rawTex,
+  };
+}
+"""
+
+IMAGES = """
+async (timeoutMs) => {
+  const images = [...document.images];
+  for (const img of images) img.loading = 'eager';
+  const settled = Promise.all(images.map((img) => img.complete ? null : new Promise((resolve) => {
+    img.addEventListener('load', resolve);
+    img.addEventListener('error', resolve);
+  })));
+  await Promise.race([settled, new Promise((resolve) => setTimeout(resolve, timeoutMs))]);
+  return images.map((img) => ({src: img.currentSrc || img.src, width: img.naturalWidth,
+                               complete: img.complete}));
+}
+"""
+
+LINKS = "() => [...document.querySelectorAll('a[href]')].map((a) => a.href)"
+
+
+@dataclass(repr=False)
+class Visit:
+    """Everything recorded while one page was open in the browser."""
+
+    page: str
+    url: str
+    external_requests: list[str] = field(default_factory=list)
+    failed_requests: list[str] = field(default_factory=list)
+    bad_responses: list[str] = field(default_factory=list)
+    js_errors: list[str] = field(default_factory=list)
+    mathjax_problem: str | None = None
+    math: dict = field(default_factory=dict)
+    links: list[str] = field(default_factory=list)
+    images: list[dict] = field(default_factory=list)
+    scroll_width: int = 0  # of the whole page, in CSS pixels
+
+    def __repr__(self) -> str:  # short, for pytest's tracebacks
+        return f"Visit({self.page!r})"
+
+
+def _is_local(url: str, base_url: str) -> bool:
+    parts = urlsplit(url)
+    if parts.scheme in ("data", "blob", "about"):
+        return True
+    return parts.hostname == urlsplit(base_url).hostname
+
+
+def _open_page(browser, base_url: str, page_path: str, screenshot_dir: Path) -> Visit:
+    visit = Visit(page=page_path, url=urljoin(base_url, page_path))
+    context = browser.new_context(viewport=VIEWPORT, service_workers="block")
+    try:
+
+        def route(route):
+            url = route.request.url
+            if _is_local(url, base_url):
+                route.continue_()
+            else:
+                visit.external_requests.append(url)
+                route.abort("blockedbyclient")
+
+        context.route("**/*", route)
+        page = context.new_page()
+        page.set_default_timeout(PAGE_TIMEOUT_MS)
+        page.on("pageerror", lambda exc: visit.js_errors.append(f"uncaught: {exc}"))
+        page.on(
+            "console",
+            lambda msg: (
+                visit.js_errors.append(f"console.error: {msg.text} ({msg.location.get('url', '')})")
+                if msg.type == "error"
+                else None
+            ),
+        )
+        page.on(
+            "requestfailed",
+            lambda req: (
+                visit.failed_requests.append(f"{req.url}: {req.failure}")
+                if _is_local(req.url, base_url)
+                else None
+            ),
+        )
+        page.on(
+            "response",
+            lambda resp: (
+                visit.bad_responses.append(f"{resp.url}: HTTP {resp.status}") if resp.status >= 400 else None
+            ),
+        )
+
+        response = page.goto(visit.url, wait_until="load")
+        if response is None or response.status != 200:
+            visit.bad_responses.append(f"{visit.url}: {response and response.status}")
+        if page.locator("script[src*='mathjax']").count():
+            visit.mathjax_problem = page.evaluate(WAIT_FOR_MATHJAX, PAGE_TIMEOUT_MS)
+        page.evaluate("document.fonts.ready.then(() => true)")
+        visit.images = page.evaluate(IMAGES, PAGE_TIMEOUT_MS)
+        page.wait_for_load_state("networkidle")  # late requests (MathJax fonts) are seen too
+        visit.math = page.evaluate(MATH_REPORT)
+        visit.links = page.evaluate(LINKS)
+        visit.scroll_width = page.evaluate("document.documentElement.scrollWidth")
+        shot = screenshot_dir / (page_path.removesuffix(".html") + ".png")
+        shot.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shot), full_page=True)
+    finally:
+        context.close()
+    return visit
+
+
+@pytest.fixture(scope="session")
+def visits(browser, base_url, screenshot_dir):
+    """``visits(page)`` opens a page once per session and returns its :class:`Visit`."""
+    cache: dict[str, Visit | Exception] = {}
+
+    def get(page_path: str) -> Visit:
+        if page_path not in cache:
+            try:
+                cache[page_path] = _open_page(browser, base_url, page_path, screenshot_dir)
+            except Exception as exc:  # e.g. a timeout: report it once per check, without retrying
+                cache[page_path] = exc
+        result = cache[page_path]
+        if isinstance(result, Exception):
+            pytest.fail(f"{page_path} could not be checked: {result}", pytrace=False)
+        return result
+
+    return get
+
+
+@pytest.fixture(params=PAGES)
+def visit(request, html_dir, visits) -> Visit:
+    page_path = request.param
+    if not (html_dir / page_path).is_file():
+        pytest.fail(f"{page_path} (from _toc.yml) was not built in {html_dir}", pytrace=False)
+    return visits(page_path)
+
+
+def _listing(items, limit: int = 15) -> str:
+    items = [str(i) for i in items]
+    if len(items) > limit:
+        items = [*items[:limit], f"... and {len(items) - limit} more"]
+    return "\n  " + "\n  ".join(items)
+
+
+# --- the checks ------------------------------------------------------------------------
+
+
+def test_every_resource_loads_from_the_book_alone(visit):
+    assert not visit.external_requests, (
+        f"{visit.page} requests other hosts (the book must work offline):{_listing(visit.external_requests)}"
+    )
+    assert not visit.bad_responses, f"{visit.page}: error responses:{_listing(visit.bad_responses)}"
+    assert not visit.failed_requests, f"{visit.page}: failed requests:{_listing(visit.failed_requests)}"
+
+
+def test_mathjax_typesets_every_formula(visit, html_dir):
+    expected = _scan(html_dir / visit.page).math_nodes
+    math = visit.math
+    problems = []
+    if visit.mathjax_problem:
+        problems.append(visit.mathjax_problem)
+    elif expected and not math["hasMathJax"]:
+        problems.append(f"{expected} formulas but MathJax is not loaded")
+    if math["containers"] != expected:
+        problems.append(
+            f"{math['containers']} typeset formulas (mjx-container) but {expected} math nodes in the page source"
+        )
+    problems += [f"MathJax error: {e}" for e in math["merrors"]]
+    problems += [f"undefined TeX macro: {e}" for e in math["undefinedMacros"]]
+    problems += [f"formula not typeset: {e!r}" for e in math["untypeset"]]
+    problems += [f"raw TeX in the visible text: {e!r}" for e in math["rawTex"]]
+    assert not problems, f"{visit.page}:{_listing(problems)}"
+
+
+def _allowed(message: str) -> bool:
+    return any(re.search(pattern, message) for pattern, _reason in ALLOWED_JS_ERRORS)
+
+
+def test_no_javascript_errors(visit):
+    errors = [e for e in visit.js_errors if not _allowed(e)]
+    assert not errors, f"{visit.page}: JavaScript errors:{_listing(errors)}"
+
+
+def test_internal_links_resolve(visit, base_url, html_dir):
+    base = urlsplit(base_url)
+    broken = []
+    for href in sorted(set(visit.links)):
+        parts = urlsplit(href)
+        if parts.scheme not in ("http", "https") or parts.netloc != base.netloc:
+            continue  # links to other sites are not followed (no internet here)
+        target = html_dir / unquote(parts.path).lstrip("/")
+        if target.is_dir():
+            target = target / "index.html"
+        if not target.is_file():
+            broken.append(f"{href}: no such file {target.relative_to(html_dir)}")
+        elif parts.fragment and target.suffix == ".html":
+            if unquote(parts.fragment) not in _scan(target).ids:
+                broken.append(f"{href}: no id {parts.fragment!r} on {target.relative_to(html_dir)}")
+    assert not broken, f"{visit.page}: broken internal links:{_listing(broken)}"
+
+
+def test_every_image_loads(visit):
+    broken = [img["src"] for img in visit.images if not img["complete"] or img["width"] == 0]
+    assert not broken, f"{visit.page}: images that did not load:{_listing(broken)}"
+
+
+def test_page_fits_the_window_width(visit):
+    """Wide tables and formulas scroll in their own boxes; the page itself never scrolls sideways."""
+    assert visit.scroll_width <= VIEWPORT["width"], (
+        f"{visit.page} is {visit.scroll_width} px wide in a {VIEWPORT['width']} px window"
+    )
+
+
+def test_index_redirects_to_the_root_page(browser, base_url, html_dir):
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        page = context.new_page()
+        page.goto(urljoin(base_url, "index.html"))
+        page.wait_for_url(urljoin(base_url, TOC_PAGES[0]), timeout=PAGE_TIMEOUT_MS)
+    finally:
+        context.close()
+
+
+def test_search_finds_a_page(browser, base_url, html_dir):
+    """The search page works offline: its index loads and a query lists pages."""
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        page = context.new_page()
+        page.goto(urljoin(base_url, "search.html?q=backpropagation"))
+        results = page.locator("#search-results ul.search li")
+        results.first.wait_for(timeout=PAGE_TIMEOUT_MS)
+        assert results.count() > 0
+    finally:
+        context.close()
