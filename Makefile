@@ -42,6 +42,13 @@ browser: $(STAMP)
 
 test: lint unit nbval book built browser
 
+# Benchmarks (not tests): optional extras (PyTorch CPU build), then the timed runs whose
+# results benchmarks/results/ keeps and the chapter "How fast is backprop?" reads.
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -r benchmarks/requirements.txt
+	$(BIN)/python benchmarks/step_benchmark.py --wait-idle 120 --retries 2
+	$(BIN)/python benchmarks/graph_loops_vs_vectorized.py --widths 4 8 16 32 64 128 256 --batch 32 --repeats 15 --threads 1 --out benchmarks/results/graph_loops_vs_vectorized.md
+
 # Re-execute every chapter and store its outputs (run after changing a chapter or bplit).
 notebooks: $(STAMP)
 	for nb in book/*.ipynb; do $(BIN)/jupyter execute --inplace "$$nb" || exit 1; done
