@@ -57,8 +57,11 @@ class Activation:
         ``True`` when ``a_j`` depends on ``z_j`` only.
     hidden_ok : bool
         ``False`` for activations that may only be used in the output layer.
+    value_into : callable or None
+        Optional fast path ``value_into(z, out) -> out`` writing :math:`f(z)` into a
+        preallocated array (used by the training step).
     mul_derivative : callable or None
-        Optional fast path ``mul_derivative(z, a, g)`` that multiplies ``g`` in place
+        Optional fast path ``mul_derivative(z, a, g, tmp=None)`` that multiplies ``g`` in place
         by :math:`f'(z)`, free to use the activation ``a = f(z)`` instead of ``z``
         (e.g. :math:`\sigma' = a - a^2`).  Must agree with ``derivative``; the tests
         check that it does.
@@ -69,14 +72,19 @@ class Activation:
     derivative: Callable[[Array], Array]
     elementwise: bool = True
     hidden_ok: bool = True
-    mul_derivative: Callable[[Array, Array, Array], None] | None = field(
-        default=None, repr=False, compare=False
-    )
+    mul_derivative: Callable[..., None] | None = field(default=None, repr=False, compare=False)
+    value_into: Callable[[Array, Array], Array] | None = field(default=None, repr=False, compare=False)
 
     def __call__(self, z: Array) -> Array:
         return self.value(z)
 
-    def backward(self, z: Array, a: Array, grad_a: Array, overwrite: bool = False) -> Array:
+    def forward_into(self, z: Array, out: Array) -> Array:
+        """:math:`f(z)` written into ``out`` when a fast path exists (else a new array)."""
+        return self.value(z) if self.value_into is None else self.value_into(z, out)
+
+    def backward(
+        self, z: Array, a: Array, grad_a: Array, overwrite: bool = False, tmp: Array | None = None
+    ) -> Array:
         r"""Pull ``grad_a = dC/da`` back to ``dC/dz``.
 
         .. math::
@@ -85,12 +93,13 @@ class Activation:
 
         which is ``grad_a * f'(z)`` for element-wise activations (the Hadamard
         product of BP1/BP2) and, for softmax, ``a * (grad_a - sum_k grad_a_k a_k)``.
-        With ``overwrite=True`` the result is written into ``grad_a`` (no copy).
+        With ``overwrite=True`` the result is written into ``grad_a`` (no copy); ``tmp``
+        is an optional scratch array shaped like ``z``.
         """
         if self.elementwise:
             g = grad_a if overwrite else grad_a.copy()
             if self.mul_derivative is not None:
-                self.mul_derivative(z, a, g)
+                self.mul_derivative(z, a, g, tmp)
             else:
                 g *= self.derivative(z)
             return g
@@ -102,36 +111,47 @@ class Activation:
 
 
 def sigmoid(z: Array) -> Array:
-    r"""Logistic sigmoid :math:`\sigma(z) = 1/(1+e^{-z})`, overflow-free for any ``z``.
+    r"""Logistic sigmoid :math:`\sigma(z) = 1/(1+e^{-z})`, for any ``z``.
 
-    With :math:`e = e^{-|z|} \in (0, 1]`, :math:`\sigma(z) = 1/(1+e)` for
-    :math:`z \ge 0` and :math:`e/(1+e)` otherwise: no overflow, full relative
-    accuracy in both tails.
+    Computed as ``1 / (1 + exp(-z))`` in place: for very negative ``z`` the
+    exponential overflows to ``inf`` and the result is the correct limit 0 (the
+    overflow is expected and silenced here); both tails keep full relative accuracy.
     """
     z = _real_float("z", z)
-    e = np.array(np.abs(z), ndmin=1)  # 1-d at least, so the in-place steps also work for scalars
-    np.negative(e, out=e)
-    np.exp(e, out=e)  # e = exp(-|z|)
-    denom = e + 1.0
-    np.copyto(e, 1.0, where=np.asarray(z >= 0))  # numerator: 1 for z >= 0, e otherwise
-    e /= denom
-    return e.reshape(z.shape) if z.ndim else e[0]
+    if z.ndim == 0:  # the in-place steps need an array
+        return sigmoid(z.reshape(1))[0]
+    return _sigmoid_into(z, np.empty_like(z))
 
 
-def _sigmoid_mul(z: Array, a: Array, g: Array) -> None:
-    t = a * a
+def _sigmoid_mul(z: Array, a: Array, g: Array, tmp: Array | None = None) -> None:
+    t = np.multiply(a, a, out=tmp)
     np.subtract(a, t, out=t)  # sigma' = a - a^2
     g *= t
 
 
-def _tanh_mul(z: Array, a: Array, g: Array) -> None:
-    t = a * a
+def _tanh_mul(z: Array, a: Array, g: Array, tmp: Array | None = None) -> None:
+    t = np.multiply(a, a, out=tmp)
     np.subtract(1.0, t, out=t)  # tanh' = 1 - a^2
     g *= t
 
 
-def _relu_mul(z: Array, a: Array, g: Array) -> None:
-    np.multiply(g, z > 0, out=g)
+def _relu_mul(z: Array, a: Array, g: Array, tmp: Array | None = None) -> None:
+    np.multiply(g, np.greater(z, 0), out=g)
+
+
+def _sigmoid_into(z: Array, out: Array) -> Array:
+    np.negative(z, out=out)
+    with np.errstate(over="ignore"):  # exp(-z) = inf for very negative z gives the right limit 0
+        np.exp(out, out=out)
+    out += 1.0
+    return np.reciprocal(out, out=out)
+
+
+def _softmax_into(z: Array, out: Array) -> Array:
+    np.subtract(z, np.max(z, axis=-1, keepdims=True), out=out)
+    np.exp(out, out=out)
+    out /= np.sum(out, axis=-1, keepdims=True)
+    return out
 
 
 def _sigmoid_prime(z: Array) -> Array:
@@ -164,7 +184,13 @@ def relu(derivative_at_zero: float = 0.0) -> Activation:
         return np.where(z > 0, 1.0, np.where(z == 0, derivative_at_zero, 0.0)).astype(z.dtype)
 
     if derivative_at_zero == 0.0:
-        return Activation("relu", value, derivative, mul_derivative=_relu_mul)
+        return Activation(
+            "relu",
+            value,
+            derivative,
+            mul_derivative=_relu_mul,
+            value_into=lambda z, out: np.maximum(z, 0, out=out),
+        )
     return Activation(f"relu(derivative_at_zero={derivative_at_zero:g})", value, derivative)
 
 
@@ -190,11 +216,23 @@ def _softmax_jacobian(z: Array) -> Array:
 
 
 ACTIVATIONS: dict[str, Activation] = {
-    "sigmoid": Activation("sigmoid", sigmoid, _sigmoid_prime, mul_derivative=_sigmoid_mul),
-    "tanh": Activation("tanh", np.tanh, _tanh_prime, mul_derivative=_tanh_mul),
+    "sigmoid": Activation(
+        "sigmoid", sigmoid, _sigmoid_prime, mul_derivative=_sigmoid_mul, value_into=_sigmoid_into
+    ),
+    "tanh": Activation(
+        "tanh", np.tanh, _tanh_prime, mul_derivative=_tanh_mul, value_into=lambda z, out: np.tanh(z, out=out)
+    ),
     "relu": relu(0.0),
-    "identity": Activation("identity", lambda z: z, np.ones_like, mul_derivative=lambda z, a, g: None),
-    "softmax": Activation("softmax", softmax, _softmax_jacobian, elementwise=False, hidden_ok=False),
+    "identity": Activation(
+        "identity",
+        lambda z: z,
+        np.ones_like,
+        mul_derivative=lambda z, a, g, tmp=None: None,
+        value_into=lambda z, out: z,
+    ),
+    "softmax": Activation(
+        "softmax", softmax, _softmax_jacobian, elementwise=False, hidden_ok=False, value_into=_softmax_into
+    ),
 }
 
 

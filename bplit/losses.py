@@ -66,16 +66,19 @@ class Loss:
     grad_a: Callable[[Array, Array], Array] | None
     output: str | None = None
 
-    def output_delta(self, z: Array, a: Array, y: Array, activation: Activation) -> Array:
+    def output_delta(
+        self, z: Array, a: Array, y: Array, activation: Activation, out: Array | None = None
+    ) -> Array:
         r"""Per-sample :math:`\partial C_s/\partial z^L`, shape ``(m, n_out)``.
 
         The fused :math:`a - y` when the loss comes with its own output activation,
         otherwise the output activation's ``backward`` applied to ``grad_a``
-        (BP1: :math:`\nabla_a C \odot \sigma'(z^L)`).
+        (BP1: :math:`\nabla_a C \odot \sigma'(z^L)`). ``out`` optionally receives the
+        fused result.
         """
         if self.output is not None:
-            return a - y
-        return activation.backward(z, a, self.grad_a(a, y))
+            return np.subtract(a, y, out=out)
+        return activation.backward(z, a, self.grad_a(a, y), overwrite=True)
 
     def __repr__(self) -> str:
         return f"Loss({self.name!r})"

@@ -132,6 +132,24 @@ class History(list):
         return list(self)
 
 
+class _Workspace:
+    """Scratch arrays reused across training steps, so a step allocates (almost) nothing.
+
+    Large temporaries that are allocated and freed on every step cost page faults;
+    reusing them is most of what makes :meth:`Network.step` close to its matrix products.
+    """
+
+    def __init__(self) -> None:
+        self._arrays: dict[tuple, Array] = {}
+
+    def __call__(self, name: str, shape: tuple[int, ...], dtype: np.dtype) -> Array:
+        key = (name, shape, dtype)
+        arr = self._arrays.get(key)
+        if arr is None:
+            arr = self._arrays[key] = np.empty(shape, dtype)
+        return arr
+
+
 class Network:
     r"""A fully connected feed-forward network, batch-first.
 
@@ -221,6 +239,12 @@ class Network:
             self.biases.append(b.astype(self.dtype))
 
     # ------------------------------------------------------------------ helpers
+    def _workspace(self) -> _Workspace:
+        ws = self.__dict__.get("_ws")
+        if ws is None:
+            ws = self._ws = _Workspace()
+        return ws
+
     @property
     def n_layers(self) -> int:
         """Number of weight layers (``len(sizes) - 1``)."""
@@ -270,14 +294,17 @@ class Network:
         return X, Y
 
     # ------------------------------------------------------------------ forward
-    def _forward(self, X: Array) -> Trace:
+    def _forward(self, X: Array, ws: _Workspace | None = None) -> Trace:
+        """Feedforward. With a workspace every array is a reused scratch buffer."""
         z: list[Array] = []
         a: list[Array] = [X]
-        for w, b, f in zip(self.weights, self.biases, self.activations()):
-            z_l = a[-1] @ w.T
+        m = X.shape[0]
+        for l, (w, b, f) in enumerate(zip(self.weights, self.biases, self.activations())):
+            shape = (m, w.shape[0])
+            z_l = np.matmul(a[-1], w.T, out=None if ws is None else ws(f"z{l}", shape, self.dtype))
             z_l += b
             z.append(z_l)
-            a.append(f.value(z_l))
+            a.append(f.value(z_l) if ws is None else f.forward_into(z_l, ws(f"a{l}", shape, self.dtype)))
         return Trace(z, a)
 
     @_guarded
@@ -312,43 +339,62 @@ class Network:
         return self._cost(self._forward(X), Y)
 
     # ------------------------------------------------------------------ backward
-    def _backward(self, trace: Trace, Y: Array, eta: float | None = None) -> Gradients | None:
-        """BP1-BP4 over the batch. With ``eta`` the step is applied instead of returned.
+    def _deltas(
+        self, trace: Trace, Y: Array, scale: float, ws: _Workspace | None = None
+    ) -> Iterator[tuple[int, Array]]:
+        """Yield ``(l, delta[l])`` from the output layer down, each times ``scale``.
 
-        The update ``w + (-eta delta)^T a`` is the same arithmetic with the learning rate
-        folded into delta, written into the product's own buffer (no gradient arrays
-        are kept, which makes :meth:`step` cheap). The new arrays replace the old ones
-        only after every layer succeeded, so a step that fails changes nothing.
+        BP1 for the output layer, then BP2: ``delta[l-1] = (delta[l] @ w[l]) * f'(z[l-1])``.
+        This is the one place the error recursion is written; gradients and training
+        steps both consume it.
         """
-        L = self.n_layers
-        a = trace.a
-        scale = 1.0 / Y.shape[0] if self.reduction == "mean" else 1.0
-        if eta is not None:
-            scale = -eta * scale
-        delta = self.loss_fn.output_delta(trace.z[-1], a[-1], Y, self.output)  # BP1, per sample
+        a, z = trace.a, trace.z
+        out = None if ws is None else ws("delta", Y.shape, self.dtype)
+        delta = self.loss_fn.output_delta(z[-1], a[-1], Y, self.output, out=out)  # BP1, per sample
         delta *= scale
-        deltas: list[Array] = [delta] * L
-        gw: list[Array] = [delta] * L
-        gb: list[Array] = [delta] * L
-        for l in range(L - 1, -1, -1):
-            # BP2 needs w before it is updated, so pull delta back first
-            back = delta @ self.weights[l] if l > 0 else None
-            if eta is None:
-                deltas[l] = delta
-                gw[l] = delta.T @ a[l]  # BP4: sum over samples of delta a^T
-                gb[l] = delta.sum(axis=0)  # BP3
-            else:  # new parameters, committed only once every layer is done (atomic step)
-                new_w = delta.T @ a[l]
-                new_w += self.weights[l]
-                gw[l] = new_w
-                gb[l] = self.biases[l] + delta.sum(axis=0)
-            if back is not None:  # BP2: through f' of the layer below
-                delta = self.hidden.backward(trace.z[l - 1], a[l], back, overwrite=True)
-        if eta is None:
-            return Gradients(gw, gb, deltas)
-        self.weights[:] = gw
-        self.biases[:] = gb
-        return None
+        for l in range(self.n_layers - 1, -1, -1):
+            yield l, delta
+            if l > 0:  # BP2: back through w, then through f' of the layer below
+                shape = a[l].shape
+                buf = None if ws is None else ws(f"back{l}", shape, self.dtype)
+                back = np.matmul(delta, self.weights[l], out=buf)
+                tmp = None if ws is None else ws(f"tmp{l}", shape, self.dtype)
+                delta = self.hidden.backward(z[l - 1], a[l], back, overwrite=True, tmp=tmp)
+
+    def _batch_scale(self, m: int) -> float:
+        return 1.0 / m if self.reduction == "mean" else 1.0
+
+    def _backward(self, trace: Trace, Y: Array) -> Gradients:
+        """Gradients of the batch cost: BP3 and BP4 on each delta."""
+        L = self.n_layers
+        deltas: list[Array] = [Y] * L
+        gw: list[Array] = [Y] * L
+        gb: list[Array] = [Y] * L
+        for l, delta in self._deltas(trace, Y, self._batch_scale(Y.shape[0])):
+            deltas[l] = delta
+            gw[l] = delta.T @ trace.a[l]  # BP4: sum over samples of delta a^T
+            gb[l] = delta.sum(axis=0)  # BP3
+        return Gradients(gw, gb, deltas)
+
+    def _update(self, trace: Trace, Y: Array, eta: float, ws: _Workspace) -> None:
+        """One gradient-descent step from a forward trace.
+
+        The learning rate is folded into delta, so ``w - eta dC/dw = w + (-eta delta)^T a``
+        needs no gradient arrays. New parameters are built in scratch buffers and copied
+        into the parameter arrays only after every layer succeeded: the step is atomic,
+        and arrays a user holds are updated in place.
+        """
+        dt = self.dtype
+        new: list[tuple[int, Array, Array]] = []
+        for l, delta in self._deltas(trace, Y, -eta * self._batch_scale(Y.shape[0]), ws):
+            w, b = self.weights[l], self.biases[l]
+            nw = np.matmul(delta.T, trace.a[l], out=ws(f"w{l}", w.shape, dt))
+            nw += w
+            nb = np.add(b, delta.sum(axis=0), out=ws(f"b{l}", b.shape, dt))
+            new.append((l, nw, nb))
+        for l, nw, nb in new:  # commit: cannot fail
+            np.copyto(self.weights[l], nw)
+            np.copyto(self.biases[l], nb)
 
     @_guarded
     def gradients(self, X: Array, Y: Array) -> Gradients:
@@ -385,9 +431,10 @@ class Network:
         """
         eta = V.positive_float("learning_rate", learning_rate)
         X, Y = self._check_xy(X, Y)
-        trace = self._forward(X)
+        ws = self._workspace()
+        trace = self._forward(X, ws)
         cost = self._cost(trace, Y)
-        self._backward(trace, Y, eta)
+        self._update(trace, Y, eta, ws)
         return cost
 
     @_guarded
@@ -447,13 +494,15 @@ class Network:
 
             bar = tqdm(bar, desc="epochs")
         n = X.shape[0]
-        start_weights, start_biases = list(self.weights), list(self.biases)  # steps replace, never mutate
+        saved = [p.copy() for p in self.weights + self.biases]
+        ws = self._workspace()
         try:
             for epoch in bar:
                 order = rng.permutation(n)
                 for start in range(0, n, batch_size):
                     idx = order[start : start + batch_size]
-                    self._backward(self._forward(X[idx]), Y[idx], eta)
+                    xb, yb = X[idx], Y[idx]
+                    self._update(self._forward(xb, ws), yb, eta, ws)
                 history.append(self._cost(self._forward(X), Y))
                 if validation_data is not None:
                     tv = self._forward(Xv)
@@ -462,7 +511,8 @@ class Network:
                 if callback is not None:
                     callback(epoch + 1, self)
         except BaseException:
-            self.weights[:], self.biases[:] = start_weights, start_biases  # a failed fit changes nothing
+            for p, p0 in zip(self.weights + self.biases, saved):  # a failed fit changes nothing
+                np.copyto(p, p0)
             raise
         return history
 
@@ -475,6 +525,7 @@ class Network:
         """A copy of this network whose parameters and computations use ``dtype``."""
         new = Network.__new__(Network)
         new.__dict__.update(self.__dict__)
+        new.__dict__.pop("_ws", None)  # scratch buffers are not shared
         new.dtype = np.dtype(dtype)
         if new.dtype not in DTYPES:
             raise ValueError(f"dtype must be one of float32, float64, longdouble, got {new.dtype}")
