@@ -180,6 +180,17 @@ class Network:
         ``default_weight_initializer``); ``"glorot"``: :math:`w \sim U(\pm\sqrt{6/(n_{in}+n_{out})})`,
         :math:`b = 0`; ``"he"``: :math:`w \sim N(0, 2/n_{in})`, :math:`b = 0`.
 
+    Notes
+    -----
+    Accepted data: ``X`` and ``Y`` are real floating-point arrays (float16, float32 or
+    float64, or nested lists of floats) of shape ``(m, sizes[0])`` and
+    ``(m, sizes[-1])`` with ``m >= 1`` and finite entries; they are converted to the
+    network's dtype. Integer, boolean, complex, object and string arrays raise
+    ``TypeError``; wrong shapes, empty batches, NaN or inf, and targets the loss cannot
+    take raise ``ValueError``; a computation that would overflow raises
+    ``FloatingPointError``. A call that raises leaves the parameters unchanged.
+    ``step`` and ``fit`` update ``weights[l]`` and ``biases[l]`` in place.
+
     Examples
     --------
     >>> import numpy as np, bplit
