@@ -10,11 +10,13 @@ counts them against backprop's one forward and one backward pass.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from .network import Gradients, Network
 
-__all__ = ["numerical_gradients", "gradcheck", "relative_error"]
+__all__ = ["numerical_gradients", "gradcheck", "relative_error", "central_differences"]
 
 
 def numerical_gradients(
@@ -55,23 +57,32 @@ def numerical_gradients(
     def cost() -> float:
         return net._cost(net._forward(X), Y)
 
-    out = []
-    for params in (net.weights, net.biases):
-        grads = []
-        for p in params:
-            g = np.zeros(p.shape, dtype=net.dtype)
-            flat, gflat = p.reshape(-1), g.reshape(-1)  # views
-            for i in range(flat.size):
-                old = flat[i]
-                flat[i] = old + eps
-                c_plus = cost()
-                flat[i] = old - eps
-                c_minus = cost()
-                flat[i] = old
-                gflat[i] = (c_plus - c_minus) / (2 * eps)
-            grads.append(g.astype(out_dtype))
-        out.append(grads)
-    return Gradients(out[0], out[1], None)
+    gw = [g.astype(out_dtype) for g in central_differences(net.weights, cost, eps)]
+    gb = [g.astype(out_dtype) for g in central_differences(net.biases, cost, eps)]
+    return Gradients(gw, gb, None)
+
+
+def central_differences(params: list[np.ndarray], cost: Callable[[], float], eps: float) -> list[np.ndarray]:
+    """Central differences of ``cost()`` with respect to every entry of every array.
+
+    Each entry is set to ``old + eps`` and ``old - eps`` in place and then restored
+    exactly; ``cost`` must read the arrays afresh on every call. Shared by
+    :func:`numerical_gradients` and the graph network's check.
+    """
+    grads = []
+    for p in params:
+        g = np.zeros(p.shape, dtype=p.dtype)
+        flat, gflat = p.reshape(-1), g.reshape(-1)  # views
+        for i in range(flat.size):
+            old = flat[i]
+            flat[i] = old + eps
+            c_plus = cost()
+            flat[i] = old - eps
+            c_minus = cost()
+            flat[i] = old
+            gflat[i] = (c_plus - c_minus) / (2 * eps)
+        grads.append(g)
+    return grads
 
 
 def relative_error(a: Gradients, b: Gradients) -> float:

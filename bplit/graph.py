@@ -45,6 +45,7 @@ import numpy as np
 from . import _validation as V
 from . import graph_vectorized as _vec
 from .activations import Activation, get_activation
+from .gradcheck import central_differences, relative_error
 from .losses import REDUCTIONS, Loss, get_loss
 from .network import Gradients, Network
 
@@ -924,25 +925,12 @@ def graph_numerical_gradients(g: GraphNetwork, X: Array, Y: Array, eps: float = 
         x, y = _vec.forward_arrays(g, X)
         return g._batch_loss(GraphTrace(g.units, x, y, len(g.outputs)), Y)
 
-    out = []
-    for arr in (g.w.array, g.b.array):
-        grad = np.zeros_like(arr)
-        for k in range(arr.size):
-            old = arr[k]
-            arr[k] = old + eps
-            c_plus = cost()
-            arr[k] = old - eps
-            c_minus = cost()
-            arr[k] = old
-            grad[k] = (c_plus - c_minus) / (2 * eps)
-        out.append(grad)
-    return g._gradients_from_arrays(out[0], out[1], None)
+    dw, db = central_differences([g.w.array, g.b.array], cost, eps)
+    return g._gradients_from_arrays(dw, db, None)
 
 
 def graph_gradcheck(
     g: GraphNetwork, X: Array, Y: Array, eps: float = 1e-6, method: str = "vectorized"
 ) -> float:
     """Largest relative error (:func:`bplit.relative_error`) between backprop and central differences."""
-    from .gradcheck import relative_error
-
     return relative_error(g.gradients(X, Y, method=method), graph_numerical_gradients(g, X, Y, eps))
