@@ -47,7 +47,7 @@ from . import graph_vectorized as _vec
 from .activations import Activation, get_activation
 from .gradcheck import central_differences, relative_error
 from .losses import REDUCTIONS, Loss, get_loss
-from .network import Gradients, Network
+from .network import Gradients, Network, _guarded
 
 __all__ = [
     "GraphNetwork",
@@ -649,6 +649,7 @@ class GraphNetwork:
         return method
 
     # ------------------------------------------------------------------ public batch API
+    @_guarded
     def forward(self, X: Array, method: str = "vectorized") -> GraphTrace:
         """Propagate a batch (eqs. 1-2).
 
@@ -677,6 +678,7 @@ class GraphNetwork:
                 y[l] = [self.y[i] for i in self.units]
         return GraphTrace(self.units, x, y, len(self.outputs))
 
+    @_guarded
     def predict(self, X: Array) -> Array:
         """The outputs :math:`y_i, i \\in \\mathbb{U}_N`: ndarray of shape ``(m, n_out)``."""
         return self.forward(X).output
@@ -686,6 +688,7 @@ class GraphNetwork:
         e = self.loss_fn.per_sample(trace.x[:, -k:], trace.output, Y)
         return float(e.sum() if self.reduction == "sum" else e.mean())
 
+    @_guarded
     def loss(self, X: Array, Y: Array) -> float:
         r"""The mini-batch loss: :math:`E_{\mathbb{L}} = \sum_l E^{(l)}` (eq. 8) or its mean.
 
@@ -694,6 +697,7 @@ class GraphNetwork:
         X, Y = self._check_xy(X, Y)
         return self._batch_loss(self.forward(X), Y)
 
+    @_guarded
     def gradients(self, X: Array, Y: Array, method: str = "vectorized") -> GraphGradients:
         r"""Backpropagation: :math:`\Delta w_{ij}`, :math:`\Delta b_i` and :math:`p_i` for the batch loss.
 
@@ -736,6 +740,7 @@ class GraphNetwork:
             P,
         )
 
+    @_guarded
     def step(self, X: Array, Y: Array, learning_rate: float, method: str = "vectorized") -> float:
         r"""One update :math:`w_{ij} \leftarrow w_{ij} - \eta\,\Delta w_{ij}`, :math:`b_i \leftarrow b_i - \eta\,\Delta b_i` (eqs. 4-5).
 
@@ -749,8 +754,10 @@ class GraphNetwork:
         X, Y = self._check_xy(X, Y)
         before = self._batch_loss(self.forward(X), Y)
         g = self.gradients(X, Y)
-        self.w.array -= eta * g.dw.array
-        self.b.array -= eta * g.db.array
+        new_w = self.w.array - eta * g.dw.array  # both built before either is stored: atomic
+        new_b = self.b.array - eta * g.db.array
+        np.copyto(self.w.array, new_w)
+        np.copyto(self.b.array, new_b)
         return before
 
     # ------------------------------------------------------------------ Algorithms 1-5
@@ -773,6 +780,7 @@ class GraphNetwork:
                 x[i] = sum(w[i, j] * y[j] for j in S[i]) + b[i]  # eq. (1)
                 y[i] = _scalar(f[i].value, x[i])  # eq. (2): y_i = f_i(x_i)
 
+    @_guarded
     def train_nn(self, X: Array, Y: Array, eta: float) -> float:
         r"""Algorithm 1, TrainNN: one gradient-descent update on the mini-batch ``(X, Y)``.
 
@@ -802,7 +810,13 @@ class GraphNetwork:
         for l in range(X.shape[0]):  # line 2: for l in L
             E_L += weight * self.back_propagate(X[l], Y[l], weight)  # line 3: BackPropagate
         # line 4: end for
-        self.update_nn(eta)  # line 5: UpdateNN
+        saved = self.w.array.copy(), self.b.array.copy()
+        try:
+            self.update_nn(eta)  # line 5: UpdateNN
+        except BaseException:  # a failure part-way (e.g. an overflow): put every parameter back
+            np.copyto(self.w.array, saved[0])
+            np.copyto(self.b.array, saved[1])
+            raise
         return E_L
 
     def init_grad(self) -> None:

@@ -45,13 +45,13 @@ def _guarded(method: _F) -> _F:
     """
 
     @functools.wraps(method)
-    def wrapper(self: Network, *args: Any, **kwargs: Any) -> Any:
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
                 return method(self, *args, **kwargs)
         except FloatingPointError as err:
             raise FloatingPointError(
-                f"{method.__name__}: the computation left the range of {self.dtype} ({err}); "
+                f"{method.__name__}: the computation left the range of {np.dtype(self.dtype)} ({err}); "
                 "inputs, targets or parameters are too large: scale the data or lower the learning rate. "
                 "The network's parameters were not changed by this call."
             ) from None

@@ -293,3 +293,20 @@ def test_overflowing_step_is_refused_and_changes_nothing():
 def test_other_public_functions(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+@pytest.mark.parametrize("method", ["vectorized", "loops"])
+def test_graph_network_overflow_is_refused_and_changes_nothing(method):
+    g = bplit.GraphNetwork.from_network(bplit.Network([2, 3, 1], hidden="identity", output="identity"))
+    w0, b0 = g.w.array.copy(), g.b.array.copy()
+    X, Y = np.full((2, 2), 1e200), np.ones((2, 1))
+    with pytest.raises(FloatingPointError, match="left the range of float64"):
+        g.loss(X, Y)
+    with pytest.raises(FloatingPointError, match="not changed"):
+        g.step(X, Y, 0.1, method=method)
+    # the update itself overflows: numpy's guard (vectorised) or the finite-value check of
+    # the per-unit parameter store (loops) refuses it, and nothing is kept
+    with pytest.raises((FloatingPointError, ValueError), match="range of float64|finite real number"):
+        g.step(np.ones((2, 2)), np.ones((2, 1)) * 1e10, 1e300, method=method)
+    np.testing.assert_array_equal(g.w.array, w0)
+    np.testing.assert_array_equal(g.b.array, b0)
