@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -16,12 +17,31 @@ def all_finite(arr: Array) -> bool:
     dot product NaN or inf); only when it is not finite (bad values, or an overflow of
     huge finite ones) are the entries checked one by one.
     """
-    flat = arr.reshape(-1)
+    flat = arr.reshape(-1, order="A")  # a view for C- and Fortran-ordered arrays
     if flat.dtype.kind != "f" or flat.dtype.itemsize > 8:  # no BLAS dot for float16/longdouble
         return bool(np.all(np.isfinite(flat)))
     with np.errstate(over="ignore", invalid="ignore"):
         total = flat @ flat
     return bool(np.isfinite(total)) or bool(np.all(np.isfinite(flat)))
+
+
+def finite_sq(arr: Array) -> float | None:
+    """The sum of squares of the entries, or ``None`` when one is NaN or infinite.
+
+    For callers inside :func:`bplit.network._guarded` (overflow raises there): the
+    result is ``inf`` when the entries are finite but their squares overflow. Used by
+    the training step, which needs both the check and the norm.
+    """
+    flat = arr.reshape(-1, order="A")  # a view for C- and Fortran-ordered arrays
+    if flat.dtype.itemsize > 8:  # longdouble: no BLAS dot
+        return float(np.sum(flat * flat)) if np.all(np.isfinite(flat)) else None
+    try:
+        total = float(flat @ flat)
+    except FloatingPointError:
+        total = math.inf
+    if math.isfinite(total):
+        return total
+    return math.inf if bool(np.all(np.isfinite(flat))) else None
 
 
 def as_batch(name: str, value: object, width: int, dtype: np.dtype) -> Array:
@@ -32,6 +52,29 @@ def as_batch(name: str, value: object, width: int, dtype: np.dtype) -> Array:
     object, strings: ``TypeError``), other shapes, ragged lists, empty batches and
     non-finite entries (``ValueError``), each with a message naming the expected form.
     """
+    return as_batch_sq(name, value, width, dtype, guarded=False)[0]
+
+
+def as_batch_sq(
+    name: str, value: object, width: int, dtype: np.dtype, guarded: bool = True
+) -> tuple[Array, float]:
+    """:func:`as_batch`, also returning the sum of squares of the entries (``inf`` on overflow).
+
+    ``guarded=True`` is for callers inside :func:`bplit.network._guarded`; otherwise the
+    sum returned is 0.
+    """
+    if (
+        type(value) is np.ndarray
+        and value.dtype == dtype
+        and value.ndim == 2
+        and value.shape[1] == width
+        and value.shape[0] > 0
+        and value.flags.c_contiguous
+    ):  # the common case, checked with few calls
+        sq = finite_sq(value) if guarded else (0.0 if all_finite(value) else None)
+        if sq is None:
+            raise ValueError(f"{name} contains NaN or infinite values")
+        return value, sq
     try:
         arr = np.asarray(value)
     except (ValueError, TypeError) as err:
@@ -53,7 +96,7 @@ def as_batch(name: str, value: object, width: int, dtype: np.dtype) -> Array:
         out = np.ascontiguousarray(arr, dtype=dtype)
     if out.dtype != arr.dtype and not all_finite(out):
         raise ValueError(f"{name} has values too large for the network's dtype {np.dtype(dtype)}")
-    return out
+    return out, ((finite_sq(out) or 0.0) if guarded else 0.0)
 
 
 def positive_int(name: str, value: object) -> int:
@@ -63,7 +106,12 @@ def positive_int(name: str, value: object) -> int:
 
 
 def positive_float(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) or value <= 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
         raise ValueError(f"{name} must be a positive finite number, got {value!r}")
     return float(value)
 
@@ -72,7 +120,8 @@ def check_targets(loss_name: str, Y: Array) -> None:
     """Targets that the loss cannot take raise ``ValueError``."""
     if loss_name == "cross_entropy":
         atol = 1e-6 if Y.dtype.itemsize >= 8 else 1e-4
-        if Y.min() < 0 or np.abs(Y.sum(axis=1) - 1.0).max() > atol:
+        rows = np.matmul(Y, np.ones(Y.shape[1], Y.dtype))  # row sums in one BLAS call
+        if np.minimum.reduce(Y, axis=None) < 0 or np.abs(rows - 1.0).max() > atol:
             raise ValueError(
                 "cross_entropy targets must be probability rows: non-negative, each row summing to 1 "
                 "(one-hot labels are); the fused output error a - y relies on it"

@@ -147,10 +147,20 @@ def _sigmoid_into(z: Array, out: Array) -> Array:
     return np.reciprocal(out, out=out)
 
 
-def _softmax_into(z: Array, out: Array) -> Array:
-    np.subtract(z, np.max(z, axis=-1, keepdims=True), out=out)
-    np.exp(out, out=out)
-    out /= np.sum(out, axis=-1, keepdims=True)
+def _softmax_into(z: Array, out: Array, shifted: Array | None = None, sums: Array | None = None) -> Array:
+    """Softmax of each row of ``z`` into ``out``; optionally keep ``z - max`` and the row sums.
+
+    ``shifted`` (shape of ``z``) and ``sums`` (shape ``(m,)``) let the cross-entropy be
+    computed from the same pass (see ``losses.cross_entropy_sum_from``).
+    """
+    shifted = out if shifted is None else shifted
+    np.subtract(z, np.maximum.reduce(z, axis=-1, keepdims=True), out=shifted)
+    np.exp(shifted, out=out)
+    if z.ndim == 2:  # row sums as a matrix-vector product: one BLAS call
+        sums = np.matmul(out, np.ones(z.shape[1], z.dtype), out=sums)
+    else:
+        sums = np.add.reduce(out, axis=-1, out=sums)
+    out /= sums[..., None]
     return out
 
 

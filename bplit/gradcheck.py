@@ -71,8 +71,12 @@ def central_differences(params: list[np.ndarray], cost: Callable[[], float], eps
     """
     grads = []
     for p in params:
-        g = np.zeros(p.shape, dtype=p.dtype)
-        flat, gflat = p.reshape(-1), g.reshape(-1)  # views
+        if not (p.flags.c_contiguous or p.flags.f_contiguous):
+            raise ValueError(
+                "central_differences needs contiguous arrays (it perturbs them through flat views)"
+            )
+        g = np.zeros_like(p)  # same layout as p, so both flat views list the entries in the same order
+        flat, gflat = p.reshape(-1, order="A"), g.reshape(-1, order="A")  # views (C or Fortran order)
         for i in range(flat.size):
             old = flat[i]
             flat[i] = old + eps

@@ -106,7 +106,10 @@ def load(path: str | os.PathLike) -> Network:
                 raise ValueError(
                     f"{kind}_{l} must have shape {shape} and dtype {net.dtype}, got {arr.shape} and {arr.dtype}"
                 )
-    net.weights = [arrays[f"weights_{l}"] for l in range(L)]
+    net.weights = [np.ascontiguousarray(arrays[f"weights_{l}"]) for l in range(L)]
     net.biases = [arrays[f"biases_{l}"] for l in range(L)]
-    net._check_params()  # finite values
+    with np.errstate(
+        over="raise"
+    ):  # finite values (a sum of squares that overflows is checked entry by entry)
+        net._check_params()
     return net

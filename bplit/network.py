@@ -19,6 +19,7 @@ The equations are derived, and checked against this file, in the book chapter
 from __future__ import annotations
 
 import functools
+import math
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -26,9 +27,10 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from . import _blas
 from . import _validation as V
-from .activations import Activation, get_activation
-from .losses import REDUCTIONS, Loss, get_loss
+from .activations import Activation, _softmax_into, get_activation
+from .losses import REDUCTIONS, Loss, cross_entropy_sum_from, get_loss
 
 __all__ = ["Network", "Trace", "Gradients", "History", "INITIALIZERS"]
 
@@ -60,6 +62,7 @@ def _guarded(method: _F) -> _F:
 
 
 Array = np.ndarray
+_FUSED_MIN_SIZE = 4096  # smaller weight matrices: np.matmul and += cost less than a ctypes call
 INITIALIZERS = ("nielsen", "glorot", "he")
 # longdouble (80-bit extended on x86-64) is for reference computations, e.g. central differences
 DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.longdouble))
@@ -137,17 +140,28 @@ class _Workspace:
 
     Large temporaries that are allocated and freed on every step cost page faults;
     reusing them is most of what makes :meth:`Network.step` close to its matrix products.
+    One set per batch size ``m``, held in lists indexed by layer (no look-up by name).
     """
 
-    def __init__(self) -> None:
-        self._arrays: dict[tuple, Array] = {}
+    def __init__(self, sizes: Sequence[int], m: int, dtype: np.dtype) -> None:
+        out = sizes[1:]
+        self.m = m
+        self.z = [np.empty((m, n), dtype) for n in out]
+        self.a = [np.empty((m, n), dtype) for n in out]  # a[l] holds activation a[l+1]
+        self.back = [np.empty((m, n), dtype) for n in sizes[:-1]]  # delta @ w, then delta of the layer below
+        self.tmp = [np.empty((m, n), dtype) for n in sizes[:-1]]
+        self.delta = np.empty((m, out[-1]), dtype)
+        self.nb = [np.empty(n, dtype) for n in out]
+        self.ones = np.ones(m, dtype)  # sum over the batch as a BLAS product: ones @ delta
+        self.shifted = np.empty((m, out[-1]), dtype)  # softmax output: z - max and row sums, for the cost
+        self.sums = np.empty(m, dtype)
+        self.nw: list[Array | None] = [None] * len(out)  # new weights, only when not updated in place
 
-    def __call__(self, name: str, shape: tuple[int, ...], dtype: np.dtype) -> Array:
-        key = (name, shape, dtype)
-        arr = self._arrays.get(key)
-        if arr is None:
-            arr = self._arrays[key] = np.empty(shape, dtype)
-        return arr
+    def new_weights(self, l: int, shape: tuple[int, ...], dtype: np.dtype) -> Array:
+        nw = self.nw[l]
+        if nw is None or nw.shape != shape or nw.dtype != dtype:
+            nw = self.nw[l] = np.empty(shape, dtype)
+        return nw
 
 
 class Network:
@@ -190,6 +204,9 @@ class Network:
     take raise ``ValueError``; a computation that would overflow raises
     ``FloatingPointError``. A call that raises leaves the parameters unchanged.
     ``step`` and ``fit`` update ``weights[l]`` and ``biases[l]`` in place.
+
+    The parameters are C-contiguous arrays; arrays of another layout may be assigned
+    (Fortran-ordered weights are updated in place by the same fused product).
 
     Examples
     --------
@@ -250,10 +267,10 @@ class Network:
             self.biases.append(b.astype(self.dtype))
 
     # ------------------------------------------------------------------ helpers
-    def _workspace(self) -> _Workspace:
+    def _workspace(self, m: int) -> _Workspace:
         ws = self.__dict__.get("_ws")
-        if ws is None:
-            ws = self._ws = _Workspace()
+        if ws is None or ws.m != m:  # one batch size at a time (fit's last batch may be smaller)
+            ws = self._ws = _Workspace(self.sizes, m, self.dtype)
         return ws
 
     @property
@@ -271,7 +288,9 @@ class Network:
         for l in range(self.n_layers):
             yield self.output if l == self.n_layers - 1 else self.hidden
 
-    def _check_params(self) -> None:
+    def _check_params(self) -> list[float]:
+        """Validate the parameters; return the Frobenius norm of each weight matrix (``inf`` if huge)."""
+        norms = []
         for l, (w, b) in enumerate(zip(self.weights, self.biases)):
             shape_w = (self.sizes[l + 1], self.sizes[l])
             if not isinstance(w, np.ndarray) or w.shape != shape_w:
@@ -286,36 +305,48 @@ class Network:
                 raise ValueError(
                     f"weights[{l}] and biases[{l}] must have dtype {self.dtype}, got {w.dtype} and {b.dtype}"
                 )
-            if not (V.all_finite(w) and V.all_finite(b)):
+            sq = V.finite_sq(w)
+            if sq is None or V.finite_sq(b) is None:
                 raise ValueError(f"weights[{l}] or biases[{l}] contain NaN or infinite values")
+            norms.append(math.sqrt(sq))
+        return norms
 
     def _check_x(self, X: object) -> Array:
         self._check_params()
-        return V.as_batch("X", X, self.sizes[0], self.dtype)
+        return V.as_batch_sq("X", X, self.sizes[0], self.dtype)[0]
 
     def _check_xy(self, X: object, Y: object, names: tuple[str, str] = ("X", "Y")) -> tuple[Array, Array]:
-        self._check_params()
-        X = V.as_batch(names[0], X, self.sizes[0], self.dtype)
-        Y = V.as_batch(names[1], Y, self.sizes[-1], self.dtype)
+        return self._check_data(X, Y, names)[:2]
+
+    def _check_data(
+        self, X: object, Y: object, names: tuple[str, str] = ("X", "Y")
+    ) -> tuple[Array, Array, float, list[float]]:
+        """Validated ``X``, ``Y``, the norm of ``X`` and the norms of the weight matrices."""
+        norm_w = self._check_params()
+        X, sq_x = V.as_batch_sq(names[0], X, self.sizes[0], self.dtype)
+        Y = V.as_batch_sq(names[1], Y, self.sizes[-1], self.dtype)[0]
         if Y.shape[0] != X.shape[0]:
             raise ValueError(
                 f"{names[0]} and {names[1]} must have the same number of rows, got {X.shape[0]} and {Y.shape[0]}"
             )
         V.check_targets(self.loss_fn.name, Y)
-        return X, Y
+        return X, Y, math.sqrt(sq_x), norm_w
 
     # ------------------------------------------------------------------ forward
     def _forward(self, X: Array, ws: _Workspace | None = None) -> Trace:
         """Feedforward. With a workspace every array is a reused scratch buffer."""
         z: list[Array] = []
         a: list[Array] = [X]
-        m = X.shape[0]
         for l, (w, b, f) in enumerate(zip(self.weights, self.biases, self.activations())):
-            shape = (m, w.shape[0])
-            z_l = np.matmul(a[-1], w.T, out=None if ws is None else ws(f"z{l}", shape, self.dtype))
+            z_l = np.matmul(a[-1], w.T, out=None if ws is None else ws.z[l])
             z_l += b
             z.append(z_l)
-            a.append(f.value(z_l) if ws is None else f.forward_into(z_l, ws(f"a{l}", shape, self.dtype)))
+            if ws is None:
+                a.append(f.value(z_l))
+            elif f.name == "softmax" and l == self.n_layers - 1:  # keep what the cross-entropy needs
+                a.append(_softmax_into(z_l, ws.a[l], ws.shifted, ws.sums))
+            else:
+                a.append(f.forward_into(z_l, ws.a[l]))
         return Trace(z, a)
 
     @_guarded
@@ -339,9 +370,12 @@ class Network:
         """Output activations, ndarray of shape ``(m, sizes[-1])``."""
         return self.forward(X).a[-1]
 
-    def _cost(self, trace: Trace, Y: Array) -> float:
-        c = self.loss_fn.per_sample(trace.z[-1], trace.a[-1], Y)
-        return float(c.mean() if self.reduction == "mean" else c.sum())
+    def _cost(self, trace: Trace, Y: Array, ws: _Workspace | None = None) -> float:
+        if ws is not None and self.loss_fn.name == "cross_entropy":  # from the forward pass's softmax
+            c = cross_entropy_sum_from(ws.shifted, ws.sums, Y)
+        else:
+            c = self.loss_fn.total(trace.z[-1], trace.a[-1], Y)
+        return c / Y.shape[0] if self.reduction == "mean" else c
 
     @_guarded
     def loss(self, X: Array, Y: Array) -> float:
@@ -360,16 +394,13 @@ class Network:
         steps both consume it.
         """
         a, z = trace.a, trace.z
-        out = None if ws is None else ws("delta", Y.shape, self.dtype)
-        delta = self.loss_fn.output_delta(z[-1], a[-1], Y, self.output, out=out)  # BP1, per sample
-        delta *= scale
+        delta = self.loss_fn.output_delta(z[-1], a[-1], Y, self.output, out=None if ws is None else ws.delta)
+        delta *= scale  # BP1, per sample, times scale
         for l in range(self.n_layers - 1, -1, -1):
             yield l, delta
             if l > 0:  # BP2: back through w, then through f' of the layer below
-                shape = a[l].shape
-                buf = None if ws is None else ws(f"back{l}", shape, self.dtype)
-                back = np.matmul(delta, self.weights[l], out=buf)
-                tmp = None if ws is None else ws(f"tmp{l}", shape, self.dtype)
+                back = np.matmul(delta, self.weights[l], out=None if ws is None else ws.back[l])
+                tmp = None if ws is None else ws.tmp[l]
                 delta = self.hidden.backward(z[l - 1], a[l], back, overwrite=True, tmp=tmp)
 
     def _batch_scale(self, m: int) -> float:
@@ -387,25 +418,73 @@ class Network:
             gb[l] = delta.sum(axis=0)  # BP3
         return Gradients(gw, gb, deltas)
 
-    def _update(self, trace: Trace, Y: Array, eta: float, ws: _Workspace) -> None:
-        """One gradient-descent step from a forward trace.
+    def _update(
+        self,
+        trace: Trace,
+        Y: Array,
+        eta: float,
+        ws: _Workspace,
+        norm_w: list[float],
+        norm_x: float | None = None,
+    ) -> None:
+        r"""One gradient-descent step from a forward trace.
 
         The learning rate is folded into delta, so ``w - eta dC/dw = w + (-eta delta)^T a``
-        needs no gradient arrays. New parameters are built in scratch buffers and copied
-        into the parameter arrays only after every layer succeeded: the step is atomic,
-        and arrays a user holds are updated in place.
+        needs no gradient arrays. The step is atomic: every delta and every new bias is
+        computed (under the floating-point guard) before any parameter changes. Then
+        each weight matrix is updated in place by one fused BLAS product
+        (:mod:`bplit._blas`) when the update provably cannot overflow,
+
+        .. math::
+            \lVert W\rVert_F + \lVert a\rVert_F \lVert \delta\rVert_F \le \tfrac14\,\mathrm{max}
+
+        (Cauchy-Schwarz bounds every entry of :math:`\delta^{\top} a`); otherwise its new
+        value is built in a scratch buffer first. ``norm_w`` holds upper bounds of the
+        weights' Frobenius norms and is updated (triangle inequality), so a loop of
+        steps needs no extra pass over the weights; ``norm_x`` is the norm of ``a[0]``
+        when the caller already has it.
         """
         dt = self.dtype
-        new: list[tuple[int, Array, Array]] = []
-        for l, delta in self._deltas(trace, Y, -eta * self._batch_scale(Y.shape[0]), ws):
-            w, b = self.weights[l], self.biases[l]
-            nw = np.matmul(delta.T, trace.a[l], out=ws(f"w{l}", w.shape, dt))
-            nw += w
-            nb = np.add(b, delta.sum(axis=0), out=ws(f"b{l}", b.shape, dt))
-            new.append((l, nw, nb))
-        for l, nw, nb in new:  # commit: cannot fail
-            np.copyto(self.weights[l], nw)
-            np.copyto(self.biases[l], nb)
+        limit = 0.25 * float(np.finfo(dt).max)
+        deltas = dict(self._deltas(trace, Y, -eta * self._batch_scale(Y.shape[0]), ws))  # every delta first
+        plan: list[tuple[int, Array | None]] = []
+        for l in range(self.n_layers):
+            w, b, a, delta = self.weights[l], self.biases[l], trace.a[l], deltas[l]
+            np.add(b, np.matmul(ws.ones, delta), out=ws.nb[l])  # BP3; may raise: nothing has changed yet
+            fused = (
+                _blas.gemm_acc is not None
+                and w.size >= _FUSED_MIN_SIZE
+                and dt in _blas.DTYPES
+                and (w.flags.c_contiguous or w.flags.f_contiguous)
+                and w.flags.writeable
+                and w.flags.aligned
+            )
+            if fused:
+                if l == 0 and norm_x is not None:
+                    norm_a = norm_x
+                else:
+                    sq_a = V.finite_sq(a)
+                    norm_a = math.inf if sq_a is None else math.sqrt(sq_a)
+                sq_d = V.finite_sq(delta)
+                bound = norm_w[l] + norm_a * (math.inf if sq_d is None else math.sqrt(sq_d))
+                fused = bound <= limit
+            if fused:
+                plan.append((l, None))
+                norm_w[l] = bound
+            else:
+                nw = np.matmul(delta.T, a, out=ws.new_weights(l, w.shape, dt))
+                nw += w  # may raise (overflow): nothing has changed yet
+                plan.append((l, nw))
+        for l, nw in plan:  # commit: cannot fail
+            w = self.weights[l]
+            if nw is None and w.flags.c_contiguous:
+                _blas.gemm_acc(w, deltas[l], trace.a[l])  # w += delta^T a, in place
+            elif nw is None:
+                _blas.gemm_acc(w.T, trace.a[l], deltas[l])  # the same, on the C-contiguous w^T
+            else:
+                np.copyto(w, nw)
+                norm_w[l] = math.inf  # not tracked on this path
+            np.copyto(self.biases[l], ws.nb[l])
 
     @_guarded
     def gradients(self, X: Array, Y: Array) -> Gradients:
@@ -441,11 +520,11 @@ class Network:
         is raised and the network is unchanged.
         """
         eta = V.positive_float("learning_rate", learning_rate)
-        X, Y = self._check_xy(X, Y)
-        ws = self._workspace()
+        X, Y, norm_x, norm_w = self._check_data(X, Y)
+        ws = self._workspace(X.shape[0])
         trace = self._forward(X, ws)
-        cost = self._cost(trace, Y)
-        self._update(trace, Y, eta, ws)
+        cost = self._cost(trace, Y, ws)
+        self._update(trace, Y, eta, ws, norm_w, norm_x)
         return cost
 
     @_guarded
@@ -506,14 +585,15 @@ class Network:
             bar = tqdm(bar, desc="epochs")
         n = X.shape[0]
         saved = [p.copy() for p in self.weights + self.biases]
-        ws = self._workspace()
         try:
             for epoch in bar:
                 order = rng.permutation(n)
+                norm_w = self._check_params()  # exact once per epoch (a callback may change parameters)
                 for start in range(0, n, batch_size):
                     idx = order[start : start + batch_size]
                     xb, yb = X[idx], Y[idx]
-                    self._update(self._forward(xb, ws), yb, eta, ws)
+                    ws = self._workspace(xb.shape[0])
+                    self._update(self._forward(xb, ws), yb, eta, ws, norm_w)
                 history.append(self._cost(self._forward(X), Y))
                 if validation_data is not None:
                     tv = self._forward(Xv)
