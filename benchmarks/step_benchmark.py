@@ -12,6 +12,12 @@ Implementations (each timed in its own contiguous block, after a warm-up):
 * ``bound``: the step's matrix products alone on preallocated arrays: forward
   ``np.matmul(a, W.T, out=...)`` per layer, backward ``delta.T @ a`` per layer and
   ``delta @ W`` per layer except the first, all with ``out=`` (the GEMM-only bound);
+* ``bare``: the leanest NumPy step written for this one network: the bound's products
+  plus only the element-wise work a step cannot skip (bias adds, activations, their
+  derivatives, output error, bias sums), the weights updated in place by the same fused
+  product ``bplit`` uses (``bplit._blas``); no input checks, no floating-point guard,
+  no cost. ``bplit / bare`` is the price of ``bplit``'s checks, cost and generality, and
+  ``bare / reference`` is a floor for what any NumPy step can reach;
 * ``torch``: PyTorch eager on the CPU, ``nn.Linear`` layers, the same loss,
   ``loss.backward()`` and a manual SGD update under ``torch.no_grad()`` (optional);
 * ``sklearn``: ``MLPClassifier.partial_fit`` on one batch (A, B) or
@@ -65,7 +71,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "step_benchmark.json"
 LEARNING_RATE = 1e-3
 BUSY_THRESHOLD = 0.25  # CPUs kept busy by other processes during a block, above which it is marked
-IMPLS = ("bplit", "bound", "torch", "sklearn", "loop")
+IMPLS = ("bplit", "bound", "bare", "torch", "sklearn", "loop")
 DTYPES = ("float64", "float32")
 # (numerator, denominator, {case: target}): bplit's median step time over the reference's must be <= target
 TARGETS = (
@@ -73,6 +79,7 @@ TARGETS = (
     ("bplit", "torch", {"A": 0.8, "B": 1.1, "C": 0.2}),
     ("bplit", "sklearn", {"A": 0.4, "B": 0.4}),
     ("bplit", "loop", {}),
+    ("bplit", "bare", {}),
 )
 
 
@@ -167,6 +174,70 @@ def impl_bound(case, net, X, Y, labels):
                 matmul(d[l], W[l], out=dprev[l - 1])
 
     return step, None
+
+
+def impl_bare(case, net, X, Y, labels):
+    """The leanest step: preallocated buffers, in-place element-wise work, fused updates."""
+    from bplit import _blas
+
+    dt, m, sizes = net.dtype, case.batch, case.sizes
+    L = len(sizes) - 1
+    W = [w.copy() for w in net.weights]
+    B = [b.copy() for b in net.biases]
+    z = [np.empty((m, n), dt) for n in sizes[1:]]
+    a = [np.ascontiguousarray(X)] + [np.empty((m, n), dt) for n in sizes[1:]]
+    back = [np.empty((m, n), dt) for n in sizes[:-1]]
+    tmp = [np.empty((m, n), dt) for n in sizes]
+    mask = [np.empty((m, n), bool) for n in sizes]
+    d_out = np.empty((m, sizes[-1]), dt)
+    ones_m, ones_out = np.ones(m, dt), np.ones(sizes[-1], dt)
+    scale = dt.type(-LEARNING_RATE / m)
+    gemm = _blas.gemm_acc
+
+    def sigmoid_into(src, out):
+        np.negative(src, out=out)
+        np.exp(out, out=out)
+        out += 1.0
+        np.reciprocal(out, out=out)
+
+    def times_sigmoid_prime(g, act, t):  # g *= act - act^2
+        np.multiply(act, act, out=t)
+        np.subtract(act, t, out=t)
+        g *= t
+
+    def step():
+        for l in range(L):
+            np.matmul(a[l], W[l].T, out=z[l])
+            z[l] += B[l]
+            if l < L - 1 and case.hidden == "relu":
+                np.maximum(z[l], 0, out=a[l + 1])
+            elif l < L - 1 or case.output == "sigmoid":
+                sigmoid_into(z[l], a[l + 1])
+            else:  # softmax
+                np.subtract(z[l], np.maximum.reduce(z[l], axis=1, keepdims=True), out=a[l + 1])
+                np.exp(a[l + 1], out=a[l + 1])
+                a[l + 1] /= (a[l + 1] @ ones_out)[:, None]
+        d = np.subtract(a[L], Y, out=d_out)  # cross-entropy with softmax: a - y
+        if case.loss == "half_sse":  # (a - y) * sigma'(z) with a sigmoid output
+            times_sigmoid_prime(d, a[L], tmp[L])
+        d *= scale
+        deltas = [d] * L
+        for l in range(L - 1, 0, -1):
+            g = np.matmul(deltas[l], W[l], out=back[l])
+            if case.hidden == "relu":
+                np.greater(z[l - 1], 0, out=mask[l])
+                g *= mask[l]
+            else:
+                times_sigmoid_prime(g, a[l], tmp[l])
+            deltas[l - 1] = g
+        for l in range(L):
+            B[l] += ones_m @ deltas[l]
+            if gemm is not None and W[l].size >= 4096:
+                gemm(W[l], deltas[l], a[l])  # W += delta^T a in place
+            else:
+                W[l] += deltas[l].T @ a[l]
+
+    return step, (lambda: (W, B))
 
 
 def _sigmoid(z):
@@ -315,6 +386,7 @@ def impl_sklearn(case, net, X, Y, labels):
 FACTORIES: dict[str, Callable] = {
     "bplit": impl_bplit,
     "bound": impl_bound,
+    "bare": impl_bare,
     "torch": impl_torch,
     "sklearn": impl_sklearn,
     "loop": impl_loop,
@@ -599,23 +671,30 @@ def markdown(report: dict) -> str:
                 ok = {True: "pass", False: "FAIL", None: "—"}[r["pass"]]
                 cells.append(f"{r['ratio']:.3g} | {tgt} | {ok}")
             lines.append(f"| {case} | {dt} | " + " | ".join(cells) + " |")
-    floor_dens = [d for _, d in pairs if d != "bound" and "bound" in impls]
-    if floor_dens:
+    floor_cols = [("bound", "floor", d) for _, d in pairs if d not in ("bound", "bare") and "bound" in impls]
+    floor_cols += [
+        ("bare", "floor_bare", d) for _, d in pairs if d not in ("bound", "bare") and "bare" in impls
+    ]
+    if "bare" in impls and "bound" in impls:
+        floor_cols.insert(0, ("bare", "floor_bare", "bound"))
+    if floor_cols:
         lines += [
             "",
-            "Floors: the bound's median over each reference's. No step that does the same matrix products "
-            "in NumPy can have a smaller ratio to that reference than this; a target below its floor cannot be "
-            "met by tuning the element-wise work.",
+            "Floors: the median of the bound (the products alone) and of the bare step (the products and "
+            "the element-wise work, nothing else) over each reference's. No step that does the same matrix "
+            "products in NumPy can have a smaller ratio to that reference than the bound's, and none that also "
+            "does the element-wise work a smaller one than the bare step's; a target below its floor cannot be "
+            "met by tuning the code around the products.",
             "",
-            "| case | dtype | " + " | ".join(f"bound / {d}" for d in floor_dens) + " |",
-            "|---|---|" + "---:|" * len(floor_dens),
+            "| case | dtype | " + " | ".join(f"{n} / {d}" for n, _, d in floor_cols) + " |",
+            "|---|---|" + "---:|" * len(floor_cols),
         ]
         for case in report["settings"]["cases"]:
             for dt in report["settings"]["dtypes"]:
                 cells = []
-                for den in floor_dens:
+                for _, key, den in floor_cols:
                     r = rat.get((case, dt, den))
-                    fl = None if r is None else r.get("floor")
+                    fl = None if r is None else r.get(key)
                     below = r is not None and fl is not None and r["target"] is not None and fl > r["target"]
                     cells.append(
                         "n/a" if fl is None else f"{fl:.3g}" + (" (above the target)" if below else "")
@@ -807,6 +886,10 @@ def main(argv: list[str] | None = None) -> dict:
                 bound = res.get((cname, dt_name, "bound"))
                 if den != "bound" and bound and b and bound["status"] == "ok" and b["status"] == "ok":
                     floor = bound["median_s"] / b["median_s"]
+                floor_bare = None  # the same for the leanest step that also does the element-wise work
+                bare = res.get((cname, dt_name, "bare"))
+                if den != "bare" and bare and b and bare["status"] == "ok" and b["status"] == "ok":
+                    floor_bare = bare["median_s"] / b["median_s"]
                 ratios.append(
                     {
                         "case": cname,
@@ -817,6 +900,7 @@ def main(argv: list[str] | None = None) -> dict:
                         "target": target,
                         "pass": passed,
                         "floor": floor,
+                        "floor_bare": floor_bare,
                     }
                 )
 

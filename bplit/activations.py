@@ -120,7 +120,8 @@ def sigmoid(z: Array) -> Array:
     z = _real_float("z", z)
     if z.ndim == 0:  # the in-place steps need an array
         return sigmoid(z.reshape(1))[0]
-    return _sigmoid_into(z, np.empty_like(z))
+    with np.errstate(over="ignore"):  # exp(-z) = inf for very negative z gives the right limit 0
+        return _sigmoid_into(z, np.empty_like(z))
 
 
 def _sigmoid_mul(z: Array, a: Array, g: Array, tmp: Array | None = None) -> None:
@@ -141,23 +142,29 @@ def _relu_mul(z: Array, a: Array, g: Array, tmp: Array | None = None) -> None:
 
 def _sigmoid_into(z: Array, out: Array) -> Array:
     np.negative(z, out=out)
-    with np.errstate(over="ignore"):  # exp(-z) = inf for very negative z gives the right limit 0
+    try:  # exp(-z) = inf for very negative z gives the right limit 0: an overflow here is expected
         np.exp(out, out=out)
+    except FloatingPointError:  # raised under bplit's guard; redone with the overflow silenced
+        with np.errstate(over="ignore"):
+            np.exp(np.negative(z, out=out), out=out)
     out += 1.0
     return np.reciprocal(out, out=out)
 
 
-def _softmax_into(z: Array, out: Array, shifted: Array | None = None, sums: Array | None = None) -> Array:
+def _softmax_into(
+    z: Array, out: Array, shifted: Array | None = None, sums: Array | None = None, ones: Array | None = None
+) -> Array:
     """Softmax of each row of ``z`` into ``out``; optionally keep ``z - max`` and the row sums.
 
     ``shifted`` (shape of ``z``) and ``sums`` (shape ``(m,)``) let the cross-entropy be
-    computed from the same pass (see ``losses.cross_entropy_sum_from``).
+    computed from the same pass (see ``losses.cross_entropy_sum_from``); with ``ones``
+    (a vector of ``z.shape[-1]`` ones) the row sums are one BLAS matrix-vector product.
     """
     shifted = out if shifted is None else shifted
     np.subtract(z, np.maximum.reduce(z, axis=-1, keepdims=True), out=shifted)
     np.exp(shifted, out=out)
-    if z.ndim == 2:  # row sums as a matrix-vector product: one BLAS call
-        sums = np.matmul(out, np.ones(z.shape[1], z.dtype), out=sums)
+    if ones is not None and z.ndim == 2:
+        sums = np.matmul(out, ones, out=sums)
     else:
         sums = np.add.reduce(out, axis=-1, out=sums)
     out /= sums[..., None]

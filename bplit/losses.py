@@ -119,14 +119,14 @@ def _cross_entropy_sum(z: Array, a: Array, y: Array) -> float:
     return cross_entropy_sum_from(shifted, np.exp(shifted).sum(axis=1), y)
 
 
-def cross_entropy_sum_from(shifted: Array, sums: Array, y: Array) -> float:
+def cross_entropy_sum_from(shifted: Array, sums: Array, y: Array, ones: Array | None = None) -> float:
     r""":math:`\sum_s C_s` of the cross-entropy from the softmax's own intermediates.
 
     With :math:`u = z - \max_j z_j` (``shifted``), :math:`s = \sum_j e^{u_j}` (``sums``) and
     :math:`r = \sum_j y_j`: :math:`-\sum_j y_j \log a_j = r \log s - y \cdot u`, two sums of
     non-negative terms, so nothing cancels when the cost is small.
     """
-    r = np.matmul(y, np.ones(y.shape[1], y.dtype))
+    r = np.add.reduce(y, axis=1) if ones is None else np.matmul(y, ones)
     return float(np.log(sums) @ r - y.reshape(-1) @ shifted.reshape(-1))
 
 

@@ -63,6 +63,8 @@ def _guarded(method: _F) -> _F:
 
 Array = np.ndarray
 _FUSED_MIN_SIZE = 4096  # smaller weight matrices: np.matmul and += cost less than a ctypes call
+# the fused update runs only when it provably stays below this (a quarter of the largest float: rounding room)
+_UPDATE_LIMIT = {np.dtype(t): 0.25 * float(np.finfo(t).max) for t in (np.float32, np.float64, np.longdouble)}
 INITIALIZERS = ("nielsen", "glorot", "he")
 # longdouble (80-bit extended on x86-64) is for reference computations, e.g. central differences
 DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.longdouble))
@@ -155,6 +157,7 @@ class _Workspace:
         self.ones = np.ones(m, dtype)  # sum over the batch as a BLAS product: ones @ delta
         self.shifted = np.empty((m, out[-1]), dtype)  # softmax output: z - max and row sums, for the cost
         self.sums = np.empty(m, dtype)
+        self.ones_out = np.ones(out[-1], dtype)
         self.nw: list[Array | None] = [None] * len(out)  # new weights, only when not updated in place
 
     def new_weights(self, l: int, shape: tuple[int, ...], dtype: np.dtype) -> Array:
@@ -306,7 +309,7 @@ class Network:
                     f"weights[{l}] and biases[{l}] must have dtype {self.dtype}, got {w.dtype} and {b.dtype}"
                 )
             sq = V.finite_sq(w)
-            if sq is None or V.finite_sq(b) is None:
+            if sq is None or not V.all_finite_vector(b):
                 raise ValueError(f"weights[{l}] or biases[{l}] contain NaN or infinite values")
             norms.append(math.sqrt(sq))
         return norms
@@ -344,7 +347,7 @@ class Network:
             if ws is None:
                 a.append(f.value(z_l))
             elif f.name == "softmax" and l == self.n_layers - 1:  # keep what the cross-entropy needs
-                a.append(_softmax_into(z_l, ws.a[l], ws.shifted, ws.sums))
+                a.append(_softmax_into(z_l, ws.a[l], ws.shifted, ws.sums, ws.ones_out))
             else:
                 a.append(f.forward_into(z_l, ws.a[l]))
         return Trace(z, a)
@@ -372,7 +375,7 @@ class Network:
 
     def _cost(self, trace: Trace, Y: Array, ws: _Workspace | None = None) -> float:
         if ws is not None and self.loss_fn.name == "cross_entropy":  # from the forward pass's softmax
-            c = cross_entropy_sum_from(ws.shifted, ws.sums, Y)
+            c = cross_entropy_sum_from(ws.shifted, ws.sums, Y, ws.ones_out)
         else:
             c = self.loss_fn.total(trace.z[-1], trace.a[-1], Y)
         return c / Y.shape[0] if self.reduction == "mean" else c
@@ -445,12 +448,13 @@ class Network:
         when the caller already has it.
         """
         dt = self.dtype
-        limit = 0.25 * float(np.finfo(dt).max)
+        limit = _UPDATE_LIMIT[dt]
         deltas = dict(self._deltas(trace, Y, -eta * self._batch_scale(Y.shape[0]), ws))  # every delta first
         plan: list[tuple[int, Array | None]] = []
         for l in range(self.n_layers):
             w, b, a, delta = self.weights[l], self.biases[l], trace.a[l], deltas[l]
-            np.add(b, np.matmul(ws.ones, delta), out=ws.nb[l])  # BP3; may raise: nothing has changed yet
+            gb = delta[0] if delta.shape[0] == 1 else np.matmul(ws.ones, delta)  # BP3: sum over the batch
+            np.add(b, gb, out=ws.nb[l])  # may raise: nothing has changed yet
             fused = (
                 _blas.gemm_acc is not None
                 and w.size >= _FUSED_MIN_SIZE

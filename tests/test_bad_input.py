@@ -310,3 +310,18 @@ def test_graph_network_overflow_is_refused_and_changes_nothing(method):
         g.step(np.ones((2, 2)), np.ones((2, 1)) * 1e10, 1e300, method=method)
     np.testing.assert_array_equal(g.w.array, w0)
     np.testing.assert_array_equal(g.b.array, b0)
+
+
+@pytest.mark.parametrize("dtype, atol", [(np.float64, 1e-6), (np.float32, 1e-4)])
+def test_cross_entropy_row_sums_are_checked_to_the_tolerance(dtype, atol):
+    """Each target row must sum to 1 within atol: the cheap sum-of-squares test may only
+    accept; a row just outside the tolerance is refused even when all others are exact."""
+    net = bplit.Network([3, 4], output="softmax", loss="cross_entropy", dtype=dtype)
+    m = 400
+    X = np.zeros((m, 3), dtype)
+    Y = np.full((m, 4), 0.25)
+    Y[:, 0] += 0.9 * atol  # every row 0.9 atol off: the sum of squares exceeds atol^2, the maximum does not
+    net.loss(X, Y.astype(dtype))
+    Y[7, 1] += 0.3 * atol  # one row 1.2 atol off
+    with pytest.raises(ValueError, match="summing to 1"):
+        net.loss(X, Y.astype(dtype))
