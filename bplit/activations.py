@@ -137,7 +137,8 @@ def _tanh_mul(z: Array, a: Array, g: Array, tmp: Array | None = None) -> None:
 
 
 def _relu_mul(z: Array, a: Array, g: Array, tmp: Array | None = None) -> None:
-    np.multiply(g, np.greater(z, 0), out=g)
+    mask = np.greater(z, 0, out=tmp)  # 1.0 where z > 0 (in the scratch array when given)
+    np.multiply(g, mask, out=g)
 
 
 def _sigmoid_into(z: Array, out: Array) -> Array:

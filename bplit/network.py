@@ -271,9 +271,14 @@ class Network:
 
     # ------------------------------------------------------------------ helpers
     def _workspace(self, m: int) -> _Workspace:
-        ws = self.__dict__.get("_ws")
-        if ws is None or ws.m != m:  # one batch size at a time (fit's last batch may be smaller)
-            ws = self._ws = _Workspace(self.sizes, m, self.dtype)
+        cache = self.__dict__.get("_ws")
+        if cache is None:
+            cache = self._ws = {}
+        ws = cache.get(m)
+        if ws is None:
+            if len(cache) >= 4:  # a few batch sizes (fit's last batch is often smaller), not every one
+                cache.clear()
+            ws = cache[m] = _Workspace(self.sizes, m, self.dtype)
         return ws
 
     @property
