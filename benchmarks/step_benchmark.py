@@ -188,7 +188,6 @@ def impl_bare(case, net, X, Y, labels):
     a = [np.ascontiguousarray(X)] + [np.empty((m, n), dt) for n in sizes[1:]]
     back = [np.empty((m, n), dt) for n in sizes[:-1]]
     tmp = [np.empty((m, n), dt) for n in sizes]
-    mask = [np.empty((m, n), bool) for n in sizes]
     d_out = np.empty((m, sizes[-1]), dt)
     ones_m, ones_out = np.ones(m, dt), np.ones(sizes[-1], dt)
     scale = dt.type(-LEARNING_RATE / m)
@@ -225,8 +224,7 @@ def impl_bare(case, net, X, Y, labels):
         for l in range(L - 1, 0, -1):
             g = np.matmul(deltas[l], W[l], out=back[l])
             if case.hidden == "relu":
-                np.greater(z[l - 1], 0, out=mask[l])
-                g *= mask[l]
+                g *= np.greater(z[l - 1], 0, out=tmp[l])  # 1.0 where z > 0
             else:
                 times_sigmoid_prime(g, a[l], tmp[l])
             deltas[l - 1] = g

@@ -116,6 +116,8 @@ def positive_int(name: str, value: object) -> int:
 
 
 def positive_float(name: str, value: object) -> float:
+    if type(value) is float and 0.0 < value < math.inf:  # the common case, without the ABC check
+        return value
     if (
         isinstance(value, bool)
         or not isinstance(value, numbers.Real)

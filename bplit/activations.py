@@ -57,6 +57,10 @@ class Activation:
         ``True`` when ``a_j`` depends on ``z_j`` only.
     hidden_ok : bool
         ``False`` for activations that may only be used in the output layer.
+    max_slope, max_abs : float or None
+        Known bounds :math:`\sup|f'|` and :math:`\sup|f|` (``None``: unbounded or
+        unknown). The training step uses them to prove, without a pass over the arrays,
+        that an in-place update cannot overflow.
     value_into : callable or None
         Optional fast path ``value_into(z, out) -> out`` writing :math:`f(z)` into a
         preallocated array (used by the training step).
@@ -74,6 +78,8 @@ class Activation:
     hidden_ok: bool = True
     mul_derivative: Callable[..., None] | None = field(default=None, repr=False, compare=False)
     value_into: Callable[[Array, Array], Array] | None = field(default=None, repr=False, compare=False)
+    max_slope: float | None = field(default=None, repr=False, compare=False)
+    max_abs: float | None = field(default=None, repr=False, compare=False)
 
     def __call__(self, z: Array) -> Array:
         return self.value(z)
@@ -208,8 +214,9 @@ def relu(derivative_at_zero: float = 0.0) -> Activation:
             derivative,
             mul_derivative=_relu_mul,
             value_into=lambda z, out: np.maximum(z, 0, out=out),
+            max_slope=1.0,
         )
-    return Activation(f"relu(derivative_at_zero={derivative_at_zero:g})", value, derivative)
+    return Activation(f"relu(derivative_at_zero={derivative_at_zero:g})", value, derivative, max_slope=1.0)
 
 
 def log_softmax(z: Array) -> Array:
@@ -235,10 +242,22 @@ def _softmax_jacobian(z: Array) -> Array:
 
 ACTIVATIONS: dict[str, Activation] = {
     "sigmoid": Activation(
-        "sigmoid", sigmoid, _sigmoid_prime, mul_derivative=_sigmoid_mul, value_into=_sigmoid_into
+        "sigmoid",
+        sigmoid,
+        _sigmoid_prime,
+        mul_derivative=_sigmoid_mul,
+        value_into=_sigmoid_into,
+        max_slope=0.25,
+        max_abs=1.0,
     ),
     "tanh": Activation(
-        "tanh", np.tanh, _tanh_prime, mul_derivative=_tanh_mul, value_into=lambda z, out: np.tanh(z, out=out)
+        "tanh",
+        np.tanh,
+        _tanh_prime,
+        mul_derivative=_tanh_mul,
+        value_into=lambda z, out: np.tanh(z, out=out),
+        max_slope=1.0,
+        max_abs=1.0,
     ),
     "relu": relu(0.0),
     "identity": Activation(
@@ -247,9 +266,16 @@ ACTIVATIONS: dict[str, Activation] = {
         np.ones_like,
         mul_derivative=lambda z, a, g, tmp=None: None,
         value_into=lambda z, out: z,
+        max_slope=1.0,
     ),
     "softmax": Activation(
-        "softmax", softmax, _softmax_jacobian, elementwise=False, hidden_ok=False, value_into=_softmax_into
+        "softmax",
+        softmax,
+        _softmax_jacobian,
+        elementwise=False,
+        hidden_ok=False,
+        value_into=_softmax_into,
+        max_abs=1.0,
     ),
 }
 

@@ -345,13 +345,15 @@ class Network:
         """Feedforward. With a workspace every array is a reused scratch buffer."""
         z: list[Array] = []
         a: list[Array] = [X]
-        for l, (w, b, f) in enumerate(zip(self.weights, self.biases, self.activations())):
+        last = len(self.weights) - 1
+        for l, (w, b) in enumerate(zip(self.weights, self.biases)):
+            f = self.output if l == last else self.hidden
             z_l = np.matmul(a[-1], w.T, out=None if ws is None else ws.z[l])
             z_l += b
             z.append(z_l)
             if ws is None:
                 a.append(f.value(z_l))
-            elif f.name == "softmax" and l == self.n_layers - 1:  # keep what the cross-entropy needs
+            elif l == last and f.name == "softmax":  # keep what the cross-entropy needs
                 a.append(_softmax_into(z_l, ws.a[l], ws.shifted, ws.sums, ws.ones_out))
             else:
                 a.append(f.forward_into(z_l, ws.a[l]))
@@ -454,28 +456,35 @@ class Network:
         """
         dt = self.dtype
         limit = _UPDATE_LIMIT[dt]
-        deltas = dict(self._deltas(trace, Y, -eta * self._batch_scale(Y.shape[0]), ws))  # every delta first
+        m = Y.shape[0]
+        scale = -eta * self._batch_scale(m)
+        deltas = dict(self._deltas(trace, Y, scale, ws))  # every delta first
+        dnorm = self._delta_norm_bounds(m, abs(scale), norm_w)
         plan: list[tuple[int, Array | None]] = []
         for l in range(self.n_layers):
             w, b, a, delta = self.weights[l], self.biases[l], trace.a[l], deltas[l]
-            gb = delta[0] if delta.shape[0] == 1 else np.matmul(ws.ones, delta)  # BP3: sum over the batch
+            gb = delta[0] if m == 1 else np.matmul(ws.ones, delta)  # BP3: sum over the batch
             np.add(b, gb, out=ws.nb[l])  # may raise: nothing has changed yet
+            flags = w.flags
             fused = (
                 _blas.gemm_acc is not None
                 and w.size >= _FUSED_MIN_SIZE
                 and dt in _blas.DTYPES
-                and (w.flags.c_contiguous or w.flags.f_contiguous)
-                and w.flags.writeable
-                and w.flags.aligned
+                and (flags.c_contiguous or flags.f_contiguous)
+                and flags.writeable
+                and flags.aligned
             )
-            if fused:
+            if fused:  # a priori bounds first (no pass over the arrays), exact norms if they do not suffice
+                f = self.hidden if l > 0 else None
                 if l == 0 and norm_x is not None:
                     norm_a = norm_x
+                elif f is not None and f.max_abs is not None:
+                    norm_a = f.max_abs * math.sqrt(a.size)
                 else:
-                    sq_a = V.finite_sq(a)
-                    norm_a = math.inf if sq_a is None else math.sqrt(sq_a)
-                sq_d = V.finite_sq(delta)
-                bound = norm_w[l] + norm_a * (math.inf if sq_d is None else math.sqrt(sq_d))
+                    norm_a = _norm(a)
+                bound = norm_w[l] + norm_a * dnorm[l]
+                if not bound <= limit:
+                    bound = norm_w[l] + _norm(a) * _norm(delta)
                 fused = bound <= limit
             if fused:
                 plan.append((l, None))
@@ -494,6 +503,27 @@ class Network:
                 np.copyto(w, nw)
                 norm_w[l] = math.inf  # not tracked on this path
             np.copyto(self.biases[l], ws.nb[l])
+
+    def _delta_norm_bounds(self, m: int, scale: float, norm_w: list[float]) -> list[float]:
+        r"""Upper bounds of the Frobenius norms of the scaled deltas, without touching them.
+
+        For cross-entropy with softmax each row of :math:`a - y` has norm at most
+        :math:`\lVert a\rVert_1 + \lVert y\rVert_1 \le 2 + 10^{-4}`; for the binary
+        cross-entropy every entry is at most 1. BP2 then gives
+        :math:`\lVert\delta^{l-1}\rVert \le \lVert\delta^{l}\rVert\,\lVert W_l\rVert_F\,\sup|f'|`.
+        ``inf`` where no bound is known (other losses, activations without ``max_slope``).
+        """
+        L = self.n_layers
+        bounds = [math.inf] * L
+        name = self.loss_fn.name
+        if name == "cross_entropy":
+            bounds[-1] = scale * 2.001 * math.sqrt(m)
+        elif name == "binary_cross_entropy":
+            bounds[-1] = scale * math.sqrt(m * self.sizes[-1])
+        slope = self.hidden.max_slope
+        for l in range(L - 1, 0, -1):
+            bounds[l - 1] = math.inf if slope is None else bounds[l] * norm_w[l] * slope
+        return bounds
 
     @_guarded
     def gradients(self, X: Array, Y: Array) -> Gradients:
@@ -657,6 +687,12 @@ class Network:
             f"Network({c['sizes']}, hidden={c['hidden']!r}, output={c['output']!r}, "
             f"loss={c['loss']!r}, dtype={c['dtype']}, reduction={c['reduction']!r})"
         )
+
+
+def _norm(arr: Array) -> float:
+    """Frobenius norm, ``inf`` when it overflows or an entry is not finite."""
+    sq = V.finite_sq(arr)
+    return math.inf if sq is None else math.sqrt(sq)
 
 
 def accuracy(A: Array, Y: Array) -> float:

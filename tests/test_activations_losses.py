@@ -168,3 +168,21 @@ def test_scalars_and_zero_dim_arrays_work(name, z0):
         np.testing.assert_allclose(v, act.value(np.array([z0]))[0], rtol=1e-15)
         np.testing.assert_allclose(d, act.derivative(np.array([z0]))[0], rtol=1e-15)
     assert np.ndim(bplit.relu(1.0).derivative(np.float64(0.0))) == 0
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "tanh", "relu", "identity", "softmax"])
+def test_declared_bounds_hold(name):
+    """max_slope and max_abs let the training step skip passes over its arrays: they must be true bounds."""
+    f = bplit.get_activation(name)
+    z = np.concatenate([np.linspace(-800, 800, 4001), np.linspace(-3, 3, 6001), [0.0]]).reshape(1, -1)
+    with np.errstate(over="ignore", under="ignore"):
+        if f.max_abs is not None:
+            assert np.abs(f.value(z)).max() <= f.max_abs
+        if f.max_slope is not None:
+            assert f.elementwise
+            assert np.abs(f.derivative(z)).max() <= f.max_slope
+            a = f.value(z)
+            g = np.ones_like(z)
+            f.backward(z, a, g, overwrite=True)  # the fast path the step uses
+            assert np.abs(g).max() <= f.max_slope
+    assert bplit.relu(derivative_at_zero=1.0).max_slope == 1.0

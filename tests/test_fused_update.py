@@ -176,3 +176,31 @@ def test_the_library_is_numpys_own_and_can_be_turned_off():
             with open("/proc/self/maps") as f:
                 maps = f.read()
         assert not maps or _blas.describe()[4:] in maps  # the copy NumPy loaded, not a second one
+
+
+@pytest.mark.parametrize(
+    "hidden, output, loss",
+    [
+        ("sigmoid", "softmax", "cross_entropy"),
+        ("relu", "softmax", "cross_entropy"),
+        ("tanh", "sigmoid", "binary_cross_entropy"),
+    ],
+)
+@pytest.mark.parametrize("seed", range(5))
+def test_a_priori_delta_bounds_hold(hidden, output, loss, seed):
+    """The bounds that let the step skip a pass over each delta are upper bounds of the true norms."""
+    rng = np.random.default_rng(seed)
+    sizes = [int(n) for n in rng.integers(2, 40, size=4)]
+    net = bplit.Network(sizes, hidden=hidden, output=output, loss=loss, seed=seed)
+    net.weights = [w * rng.uniform(0.1, 10) for w in net.weights]
+    m = int(rng.integers(1, 50))
+    X = rng.standard_normal((m, sizes[0])) * 10
+    Y = rng.uniform(size=(m, sizes[-1]))
+    if loss == "cross_entropy":
+        Y /= Y.sum(axis=1, keepdims=True)
+    eta = 0.37
+    g = net.gradients(X, Y)  # deltas of the batch cost (mean): the step scales them by -eta
+    norms = [np.linalg.norm(w) for w in net.weights]
+    bounds = net._delta_norm_bounds(m, eta / m, norms)
+    for d, bound in zip(g.deltas, bounds):
+        assert np.linalg.norm(eta * d) <= bound
