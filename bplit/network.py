@@ -459,7 +459,7 @@ class Network:
         m = Y.shape[0]
         scale = -eta * self._batch_scale(m)
         deltas = dict(self._deltas(trace, Y, scale, ws))  # every delta first
-        dnorm = self._delta_norm_bounds(m, abs(scale), norm_w)
+        dnorm: list[float] | None = None  # computed when a layer is large enough for the fused update
         plan: list[tuple[int, Array | None]] = []
         for l in range(self.n_layers):
             w, b, a, delta = self.weights[l], self.biases[l], trace.a[l], deltas[l]
@@ -475,6 +475,8 @@ class Network:
                 and flags.aligned
             )
             if fused:  # a priori bounds first (no pass over the arrays), exact norms if they do not suffice
+                if dnorm is None:
+                    dnorm = self._delta_norm_bounds(m, abs(scale), norm_w)
                 f = self.hidden if l > 0 else None
                 if l == 0 and norm_x is not None:
                     norm_a = norm_x
