@@ -164,7 +164,7 @@ def _softmax_into(
     """Softmax of each row of ``z`` into ``out``; optionally keep ``z - max`` and the row sums.
 
     ``shifted`` (shape of ``z``) and ``sums`` (shape ``(m,)``) let the cross-entropy be
-    computed from the same pass (see ``losses.cross_entropy_sum_from``); with ``ones``
+    computed from the same pass (see ``losses.cross_entropy_from``); with ``ones``
     (a vector of ``z.shape[-1]`` ones) the row sums are one BLAS matrix-vector product.
     """
     shifted = out if shifted is None else shifted

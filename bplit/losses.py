@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .activations import Activation, log_softmax
+from .activations import Activation
 
 __all__ = ["Loss", "LOSSES", "REDUCTIONS", "get_loss"]
 
@@ -95,39 +95,47 @@ class Loss:
         return f"Loss({self.name!r})"
 
 
-def _mse(z: Array, a: Array, y: Array) -> Array:
+def _squares(a: Array, y: Array, per_sample: bool) -> Array | float:
+    """:math:`\\sum_j (a_j - y_j)^2` for each row, or summed over the batch (one dot product)."""
     d = a - y
-    return np.sum(d * d, axis=1) / a.shape[1]  # ufuncs, not einsum: overflow must raise under errstate
-
-
-def _half_sse(z: Array, a: Array, y: Array) -> Array:
-    d = a - y
-    return 0.5 * np.sum(d * d, axis=1)
-
-
-def _cross_entropy(z: Array, a: Array, y: Array) -> Array:
-    return -np.sum(y * log_softmax(z), axis=1)
-
-
-def _sq_sum(a: Array, y: Array) -> float:
-    d = (a - y).reshape(-1)
+    if per_sample:
+        return np.sum(d * d, axis=1)  # ufuncs, not einsum: overflow must raise under errstate
+    d = d.reshape(-1)
     return float(d @ d)
 
 
-def _cross_entropy_sum(z: Array, a: Array, y: Array) -> float:
+def _mse(z: Array, a: Array, y: Array) -> Array:
+    return _squares(a, y, True) / a.shape[1]
+
+
+def _half_sse(z: Array, a: Array, y: Array) -> Array:
+    return 0.5 * _squares(a, y, True)
+
+
+def _softmax_parts(z: Array) -> tuple[Array, Array]:
     shifted = z - np.maximum.reduce(z, axis=1, keepdims=True)
-    return cross_entropy_sum_from(shifted, np.exp(shifted).sum(axis=1), y)
+    return shifted, np.exp(shifted).sum(axis=1)
 
 
-def cross_entropy_sum_from(shifted: Array, sums: Array, y: Array, ones: Array | None = None) -> float:
-    r""":math:`\sum_s C_s` of the cross-entropy from the softmax's own intermediates.
+def cross_entropy_from(
+    shifted: Array, sums: Array, y: Array, per_sample: bool = False, ones: Array | None = None
+) -> Array | float:
+    r"""The cross-entropy from the softmax's own intermediates, per sample or summed.
 
     With :math:`u = z - \max_j z_j` (``shifted``), :math:`s = \sum_j e^{u_j}` (``sums``) and
-    :math:`r = \sum_j y_j`: :math:`-\sum_j y_j \log a_j = r \log s - y \cdot u`, two sums of
-    non-negative terms, so nothing cancels when the cost is small.
+    :math:`r = \sum_j y_j`: :math:`C_s = -\sum_j y_j \log a_j = r \log s - y \cdot u`, two
+    sums of non-negative terms, so nothing cancels when the cost is small. ``per_sample``
+    gives the vector of :math:`C_s`, otherwise their sum (dot products, no temporaries);
+    ``ones``, a vector of ``y.shape[1]`` ones, turns the row sums into one BLAS call.
     """
     r = np.add.reduce(y, axis=1) if ones is None else np.matmul(y, ones)
+    if per_sample:
+        return np.log(sums) * r - np.sum(y * shifted, axis=1)
     return float(np.log(sums) @ r - y.reshape(-1) @ shifted.reshape(-1))
+
+
+def _cross_entropy(z: Array, a: Array, y: Array) -> Array:
+    return cross_entropy_from(*_softmax_parts(z), y, per_sample=True)
 
 
 def _binary_cross_entropy(z: Array, a: Array, y: Array) -> Array:
@@ -138,10 +146,21 @@ def _binary_cross_entropy(z: Array, a: Array, y: Array) -> Array:
 
 LOSSES: dict[str, Loss] = {
     "mse": Loss(
-        "mse", _mse, lambda a, y: 2.0 * (a - y) / a.shape[1], None, lambda z, a, y: _sq_sum(a, y) / a.shape[1]
+        "mse",
+        _mse,
+        lambda a, y: 2.0 * (a - y) / a.shape[1],
+        sum_fn=lambda z, a, y: _squares(a, y, False) / a.shape[1],
     ),
-    "half_sse": Loss("half_sse", _half_sse, lambda a, y: a - y, None, lambda z, a, y: 0.5 * _sq_sum(a, y)),
-    "cross_entropy": Loss("cross_entropy", _cross_entropy, None, output="softmax", sum_fn=_cross_entropy_sum),
+    "half_sse": Loss(
+        "half_sse", _half_sse, lambda a, y: a - y, sum_fn=lambda z, a, y: 0.5 * _squares(a, y, False)
+    ),
+    "cross_entropy": Loss(
+        "cross_entropy",
+        _cross_entropy,
+        None,
+        output="softmax",
+        sum_fn=lambda z, a, y: cross_entropy_from(*_softmax_parts(z), y),
+    ),
     "binary_cross_entropy": Loss("binary_cross_entropy", _binary_cross_entropy, None, output="sigmoid"),
 }
 

@@ -30,7 +30,7 @@ import numpy as np
 from . import _blas
 from . import _validation as V
 from .activations import Activation, _softmax_into, get_activation
-from .losses import REDUCTIONS, Loss, cross_entropy_sum_from, get_loss
+from .losses import REDUCTIONS, Loss, cross_entropy_from, get_loss
 
 __all__ = ["Network", "Trace", "Gradients", "History", "INITIALIZERS"]
 
@@ -147,7 +147,6 @@ class _Workspace:
 
     def __init__(self, sizes: Sequence[int], m: int, dtype: np.dtype) -> None:
         out = sizes[1:]
-        self.m = m
         self.z = [np.empty((m, n), dtype) for n in out]
         self.a = [np.empty((m, n), dtype) for n in out]  # a[l] holds activation a[l+1]
         self.back = [np.empty((m, n), dtype) for n in sizes[:-1]]  # delta @ w, then delta of the layer below
@@ -382,7 +381,7 @@ class Network:
 
     def _cost(self, trace: Trace, Y: Array, ws: _Workspace | None = None) -> float:
         if ws is not None and self.loss_fn.name == "cross_entropy":  # from the forward pass's softmax
-            c = cross_entropy_sum_from(ws.shifted, ws.sums, Y, ws.ones_out)
+            c = cross_entropy_from(ws.shifted, ws.sums, Y, ones=ws.ones_out)
         else:
             c = self.loss_fn.total(trace.z[-1], trace.a[-1], Y)
         return c / Y.shape[0] if self.reduction == "mean" else c
