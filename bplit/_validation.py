@@ -10,30 +10,15 @@ import numpy as np
 Array = np.ndarray
 
 
-def all_finite(arr: Array) -> bool:
-    """True when no entry is NaN or infinite.
-
-    A finite sum of squares proves it in one fast BLAS pass (any NaN or inf makes the
-    dot product NaN or inf); only when it is not finite (bad values, or an overflow of
-    huge finite ones) are the entries checked one by one.
-    """
-    flat = arr.reshape(-1, order="A")  # a view for C- and Fortran-ordered arrays
-    if flat.dtype.kind != "f" or flat.dtype.itemsize > 8:  # no BLAS dot for float16/longdouble
-        return bool(np.all(np.isfinite(flat)))
-    with np.errstate(over="ignore", invalid="ignore"):
-        total = flat @ flat
-    return bool(np.isfinite(total)) or bool(np.all(np.isfinite(flat)))
-
-
 def finite_sq(arr: Array) -> float | None:
     """The sum of squares of the entries, or ``None`` when one is NaN or infinite.
 
-    For callers inside :func:`bplit.network._guarded` (overflow raises there): the
-    result is ``inf`` when the entries are finite but their squares overflow. Used by
-    the training step, which needs both the check and the norm.
+    A finite sum of squares proves every entry finite in one fast BLAS pass (any NaN
+    or inf makes the dot product NaN or inf); only when it is not finite (bad values,
+    or an overflow of huge finite ones, then reported as ``inf``) are the entries
+    checked one by one. For callers inside :func:`bplit.network._guarded`, where an
+    overflow raises; the training step uses both the check and the norm.
     """
-    if arr.dtype.itemsize > 8:  # longdouble: no BLAS dot
-        return float(np.sum(arr * arr)) if np.all(np.isfinite(arr)) else None
     flat = arr.reshape(-1, order="A")  # a view for C- and Fortran-ordered arrays
     try:
         total = float(np.dot(flat, flat))
@@ -44,14 +29,10 @@ def finite_sq(arr: Array) -> float | None:
     return math.inf if bool(np.all(np.isfinite(flat))) else None
 
 
-def all_finite_vector(v: Array) -> bool:
-    """``all_finite`` for a 1-D array, with fewer calls (inside the floating-point guard)."""
-    try:
-        if math.isfinite(v @ v):
-            return True
-    except FloatingPointError:
-        pass
-    return bool(np.all(np.isfinite(v)))
+def all_finite(arr: Array) -> bool:
+    """True when no entry is NaN or infinite (:func:`finite_sq`, callable anywhere)."""
+    with np.errstate(over="raise", invalid="ignore"):
+        return finite_sq(arr) is not None
 
 
 def as_batch(name: str, value: object, width: int, dtype: np.dtype) -> Array:

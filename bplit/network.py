@@ -313,7 +313,7 @@ class Network:
                     f"weights[{l}] and biases[{l}] must have dtype {self.dtype}, got {w.dtype} and {b.dtype}"
                 )
             sq = V.finite_sq(w)
-            if sq is None or not V.all_finite_vector(b):
+            if sq is None or V.finite_sq(b) is None:
                 raise ValueError(f"weights[{l}] or biases[{l}] contain NaN or infinite values")
             norms.append(math.sqrt(sq))
         return norms
