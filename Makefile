@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -W default
 BOOK_FLAGS := -W -n --keep-going
 
-.PHONY: setup book test lint unit nbval built browser bench notebooks clean
+.PHONY: setup book test lint unit nbval built browser bench notebooks clean preview
 
 setup: $(STAMP)
 
@@ -55,3 +55,11 @@ notebooks: $(STAMP)
 
 clean:
 	rm -rf _build .pytest_cache .ruff_cache .hypothesis
+
+# Quick look at the rendered book from the notebooks' stored outputs (no execution), into
+# OUT (default _build/preview). For checking a page while writing; `make book` is the real build.
+OUT ?= _build/preview
+preview: $(STAMP)
+	mkdir -p $(OUT)
+	sed -e 's/execute_notebooks: force/execute_notebooks: "off"/' -e 's#: book/#: $(CURDIR)/book/#' -e 's#- book/#- $(CURDIR)/book/#' _config.yml > $(OUT)/_config.yml
+	$(BIN)/jupyter-book build . --config $(OUT)/_config.yml --path-output $(OUT) $(BOOK_FLAGS)
