@@ -4,9 +4,18 @@
   (sphinx-thebe's ``const THEBE_JS_URL = ...``, sphinx-togglebutton's selector) twice to every
   page; the second ``const`` declaration is a JavaScript SyntaxError on every page.  Drop the
   repeated script tags.
+* ``bplit.css`` (next to this file): the book's style rules (code cells that fit the
+  column at 88 characters, an API reference and an index that fit a phone). It is copied
+  to ``_static/`` when the HTML build finishes, not kept in a ``_static`` folder of the
+  book (Jupyter Book would add every file of such a folder to every page itself).
 """
 
 from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+CSS = Path(__file__).with_name("bplit.css")
 
 
 def _dedupe_scripts(app, pagename, templatename, context, doctree) -> None:
@@ -27,6 +36,13 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree) -> None:
     context["script_files"] = unique
 
 
+def _copy_css(app, exception) -> None:
+    if exception is None and app.builder.format == "html":
+        shutil.copyfile(CSS, Path(app.outdir) / "_static" / CSS.name)
+
+
 def setup(app):
     app.connect("html-page-context", _dedupe_scripts, priority=900)
+    app.add_css_file(CSS.name)
+    app.connect("build-finished", _copy_css)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

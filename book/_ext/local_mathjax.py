@@ -18,7 +18,9 @@ TARGET = "mathjax"  # under the output _static/
 
 def _config_inited(app, config) -> None:
     if not (SOURCE / "tex-chtml.js").is_file():
-        raise RuntimeError(f"MathJax not found at {SOURCE}; is django-static-mathjax installed?")
+        raise RuntimeError(
+            f"MathJax not found at {SOURCE}; is django-static-mathjax installed?"
+        )
     config.mathjax_path = f"{TARGET}/tex-chtml.js"
 
 

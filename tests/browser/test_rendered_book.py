@@ -10,10 +10,25 @@ from a local web server (the ``base_url`` fixture), and for each page:
 * no JavaScript error (uncaught exceptions and console errors) beyond ``ALLOWED_JS_ERRORS``;
 * every internal link resolves to a built file, and its ``#fragment`` to an id on it;
 * every image loads (``naturalWidth > 0``);
-* the page does not scroll sideways in a 1280 px window.
+* every image of the text is a figure with a number, a caption and an alt text;
+* every equation reference (``{eq}``) shows the number of the equation it links to;
+* no test marker (``NBVAL_...``, ``nbval-...``) is in the page's text;
+* at 1280 px no cell output is wider than the text column (nothing in it sticks out of
+  the column or has to scroll; at 390 px outputs may scroll inside their own box);
 
-A full-page screenshot of each page is saved under ``$BPLIT_SCREENSHOT_DIR``.
-Run after ``make book``: ``python -m pytest tests/browser -q``.
+and, in a 1280 px and a 390 px (phone) window:
+
+* the page does not scroll sideways (wide formulas and tables scroll in their own box);
+* exactly one search box is shown (outside the page's own text);
+* the site menu button is shown once, and a real click on it shows the links to every
+  chapter (at 390 px it opens the menu; at 1280 px, where the menu is open, a click
+  hides it and a second click shows it again);
+* where the page has a table of contents, it is shown (1280 px) or its button opens it
+  (390 px).
+
+A screenshot of each page (the full page at 1280 px, the first screen at 390 px) is saved
+under ``$BPLIT_SCREENSHOT_DIR``. Run after ``make book``: ``python -m pytest tests/browser -q``;
+``BPLIT_HTML_DIR`` points the test at another build (e.g. ``make preview``'s).
 """
 
 from __future__ import annotations
@@ -29,6 +44,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
+import probes
 import pytest
 import yaml
 
@@ -72,7 +88,13 @@ CHROMIUM_ARGS = [
 ]
 # How long one page may take to load and typeset (ms); a long chapter takes ~5 s with its screenshot.
 PAGE_TIMEOUT_MS = 30_000
-VIEWPORT = {"width": 1280, "height": 900}
+WIDE, NARROW = 1280, 390
+VIEWPORTS = {WIDE: {"width": WIDE, "height": 900}, NARROW: {"width": NARROW, "height": 844}}
+VIEWPORT = VIEWPORTS[WIDE]
+CLICK_TIMEOUT_MS = 5_000
+SETTLE_MS = 450  # the sidebars slide in and out in 0.25-0.3 s
+# Test markers that must never reach a reader (nbval's comments and tags).
+MARKER = re.compile(r"NBVAL_[A-Z_]+|nbval[-_](?:ignore|skip|check|raises|sanitize)\w*", re.IGNORECASE)
 
 
 def _toc_pages() -> list[str]:
@@ -283,7 +305,14 @@ class Visit:
     math: dict = field(default_factory=dict)
     links: list[str] = field(default_factory=list)
     images: list[dict] = field(default_factory=list)
-    scroll_width: int = 0  # of the whole page, in CSS pixels
+    scroll_width: int = 0  # of the whole page, in CSS pixels, at 1280 px
+    scroll_widths: dict[int, int] = field(default_factory=dict)  # window width -> page width
+    nav: dict[int, dict] = field(default_factory=dict)  # window width -> menu, contents, search
+    wide_outputs: list[str] = field(default_factory=list)
+    figures: list[str] = field(default_factory=list)
+    equation_links: list[dict] = field(default_factory=list)
+    text: str = ""
+    recording: bool = True  # False once the page is reloaded without MathJax for the menus
 
     def __repr__(self) -> str:  # short, for pytest's tracebacks
         return f"Visit({self.page!r})"
@@ -296,8 +325,57 @@ def _is_local(url: str, base_url: str) -> bool:
     return parts.hostname == urlsplit(base_url).hostname
 
 
+def _settle(page, visit: Visit) -> None:
+    """Wait until MathJax has typeset the page and its fonts are loaded."""
+    if page.locator("script[src*='mathjax']").count():
+        problem = page.evaluate(WAIT_FOR_MATHJAX, PAGE_TIMEOUT_MS)
+        visit.mathjax_problem = visit.mathjax_problem or problem
+    page.evaluate("document.fonts.ready.then(() => true)")
+
+
+def _click(page, selector: str) -> str | None:
+    """Click the one visible element matching ``selector`` as a reader would; say what went wrong."""
+    found = page.locator(selector)
+    visible = [found.nth(i) for i in range(found.count()) if found.nth(i).is_visible()]
+    if len(visible) != 1:
+        return f"{len(visible)} visible {selector} buttons ({found.count()} in the page)"
+    try:
+        visible[0].click(timeout=CLICK_TIMEOUT_MS)
+    except Exception as exc:  # e.g. covered by another element
+        return f"clicking {selector} failed: {str(exc).splitlines()[0]}"
+    page.wait_for_timeout(SETTLE_MS)
+    return None
+
+
+def _navigate(page, width: int, chapters: list[str]) -> dict:
+    """Search boxes, then the site menu and the page contents, used with real clicks.
+
+    At 390 px the page is loaded again for the page contents, without MathJax (the menus
+    do not need the formulas, which are slow to typeset).
+    """
+    nav: dict = {"search": page.evaluate(probes.SEARCH_BOXES), "menu": [], "contents": {}}
+    nav["menu"].append(("before any click", page.evaluate(probes.MENU, chapters)))
+    for n in range(2 if width == WIDE else 1):  # wide: hide, then show again
+        error = _click(page, ".primary-toggle")
+        if error:
+            nav["menu_error"] = error
+            break
+        page.evaluate(probes.SCROLL_INTO_VIEW, chapters[0])
+        nav["menu"].append((f"after click {n + 1}", page.evaluate(probes.MENU, chapters)))
+    if width == NARROW:  # the open menu covers the page: start again (wide: shown again)
+        page.context.route("**/*mathjax*", lambda route: route.abort())
+        page.reload(wait_until="load")
+        page.wait_for_timeout(SETTLE_MS)
+    contents = nav["contents"] = {"before": page.evaluate(probes.PAGE_CONTENTS)}
+    if width == NARROW and contents["before"]["links"]:
+        contents["error"] = _click(page, ".secondary-toggle")
+        contents["after"] = page.evaluate(probes.PAGE_CONTENTS)
+    return nav
+
+
 def _open_page(browser, base_url: str, page_path: str, screenshot_dir: Path) -> Visit:
     visit = Visit(page=page_path, url=urljoin(base_url, page_path))
+    chapters = [urljoin(base_url, p) for p in TOC_PAGES]
     context = browser.new_context(viewport=VIEWPORT, service_workers="block")
     try:
 
@@ -312,12 +390,12 @@ def _open_page(browser, base_url: str, page_path: str, screenshot_dir: Path) -> 
         context.route("**/*", route)
         page = context.new_page()
         page.set_default_timeout(PAGE_TIMEOUT_MS)
-        page.on("pageerror", lambda exc: visit.js_errors.append(f"uncaught: {exc}"))
+        page.on("pageerror", lambda exc: visit.recording and visit.js_errors.append(f"uncaught: {exc}"))
         page.on(
             "console",
             lambda msg: (
                 visit.js_errors.append(f"console.error: {msg.text} ({msg.location.get('url', '')})")
-                if msg.type == "error"
+                if msg.type == "error" and visit.recording
                 else None
             ),
         )
@@ -325,7 +403,7 @@ def _open_page(browser, base_url: str, page_path: str, screenshot_dir: Path) -> 
             "requestfailed",
             lambda req: (
                 visit.failed_requests.append(f"{req.url}: {req.failure}")
-                if _is_local(req.url, base_url)
+                if _is_local(req.url, base_url) and visit.recording
                 else None
             ),
         )
@@ -339,17 +417,30 @@ def _open_page(browser, base_url: str, page_path: str, screenshot_dir: Path) -> 
         response = page.goto(visit.url, wait_until="load")
         if response is None or response.status != 200:
             visit.bad_responses.append(f"{visit.url}: {response and response.status}")
-        if page.locator("script[src*='mathjax']").count():
-            visit.mathjax_problem = page.evaluate(WAIT_FOR_MATHJAX, PAGE_TIMEOUT_MS)
-        page.evaluate("document.fonts.ready.then(() => true)")
+        _settle(page, visit)
         visit.images = page.evaluate(IMAGES, PAGE_TIMEOUT_MS)
         page.wait_for_load_state("networkidle")  # late requests (MathJax fonts) are seen too
         visit.math = page.evaluate(MATH_REPORT)
         visit.links = page.evaluate(LINKS)
-        visit.scroll_width = page.evaluate("document.documentElement.scrollWidth")
+        visit.scroll_width = visit.scroll_widths[WIDE] = page.evaluate("document.documentElement.scrollWidth")
+        visit.wide_outputs = page.evaluate(probes.WIDE_OUTPUTS)
+        visit.figures = page.evaluate(probes.FIGURES)
+        visit.equation_links = page.evaluate(probes.EQUATION_LINKS)
+        visit.text = page.evaluate(probes.ARTICLE_TEXT)
         shot = screenshot_dir / (page_path.removesuffix(".html") + ".png")
         shot.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(shot), full_page=True)
+        visit.nav[WIDE] = _navigate(page, WIDE, chapters)
+        # The same page in a phone's window (the theme's layout follows the width; MathJax's
+        # typeset formulas do not change).
+        page.set_viewport_size(VIEWPORTS[NARROW])
+        page.wait_for_timeout(SETTLE_MS)
+        visit.scroll_widths[NARROW] = page.evaluate("document.documentElement.scrollWidth")
+        shot = screenshot_dir / f"{NARROW}px" / (page_path.removesuffix(".html") + ".png")
+        shot.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shot))  # what a phone shows first (a full page takes long)
+        visit.recording = False  # the narrow menus are tested on a page reloaded without MathJax
+        visit.nav[NARROW] = _navigate(page, NARROW, chapters)
     finally:
         context.close()
     return visit
@@ -453,9 +544,120 @@ def test_every_image_loads(visit):
 
 def test_page_fits_the_window_width(visit):
     """Wide tables and formulas scroll in their own boxes; the page itself never scrolls sideways."""
-    assert visit.scroll_width <= VIEWPORT["width"], (
-        f"{visit.page} is {visit.scroll_width} px wide in a {VIEWPORT['width']} px window"
+    wide = [f"{w} px wide in a {width} px window" for width, w in visit.scroll_widths.items() if w > width]
+    assert sorted(visit.scroll_widths) == sorted(VIEWPORTS), (
+        f"{visit.page}: measured at {visit.scroll_widths}"
     )
+    assert not wide, f"{visit.page} scrolls sideways:{_listing(wide)}"
+
+
+def _names(urls: list[str], base_url: str, limit: int = 3) -> str:
+    names = [u.removeprefix(base_url) for u in urls]
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
+
+
+def test_site_menu_opens_and_shows_the_chapters(visit, base_url):
+    """At 390 px a click opens the menu with a link to every chapter; at 1280 px the menu is
+    open, a click hides it and a second click shows it again."""
+    chapters = [urljoin(base_url, p) for p in TOC_PAGES]
+    problems = []
+    for width, nav in sorted(visit.nav.items()):
+        if "menu_error" in nav:
+            problems.append(f"{width} px: {nav['menu_error']}")
+        states = dict(nav["menu"])
+        expect = [True, False, True] if width == WIDE else [False, True]  # all chapters shown?
+        for (when, state), want in zip(nav["menu"], expect):
+            shown = len(state["shown"]) == len(chapters)
+            if want and not shown:
+                missing = _names(sorted(set(chapters) - set(state["shown"])), base_url)
+                problems.append(f"{width} px, {when}: the menu does not show {missing}")
+            elif want and state["firstClickable"] is False:
+                problems.append(f"{width} px, {when}: the chapter links are covered by another element")
+            elif not want and state["shown"]:
+                problems.append(
+                    f"{width} px, {when}: the menu is open ({len(state['shown'])} chapter links shown)"
+                )
+        if len(states) < len(expect) and "menu_error" not in nav:
+            problems.append(f"{width} px: only {len(states)} of {len(expect)} menu states recorded")
+    assert not problems, f"{visit.page}:{_listing(problems)}"
+
+
+def test_page_contents_button_works(visit):
+    problems = []
+    for width, nav in sorted(visit.nav.items()):
+        contents = nav["contents"]
+        if not contents["before"]["links"]:
+            continue  # a page without sections has no table of contents
+        state = contents["before"] if width == WIDE else contents.get("after")
+        if contents.get("error"):
+            problems.append(f"{width} px: {contents['error']}")
+        elif not state or not state["shown"]:
+            how = "" if width == WIDE else " after a click on its button"
+            problems.append(
+                f"{width} px: the page contents ({contents['before']['links']} links) are not shown{how}"
+            )
+        elif state["firstClickable"] is False:
+            problems.append(f"{width} px: the page contents are covered by another element")
+    assert not problems, f"{visit.page}:{_listing(problems)}"
+
+
+def test_exactly_one_search_box(visit):
+    problems = [
+        f"{width} px: {len(nav['search'])} search boxes shown: {nav['search']}"
+        for width, nav in sorted(visit.nav.items())
+        if len(nav["search"]) != 1
+    ]
+    assert sorted(visit.nav) == sorted(VIEWPORTS), f"{visit.page}: measured at {sorted(visit.nav)} px"
+    assert not problems, f"{visit.page}:{_listing(problems)}"
+
+
+def test_no_cell_output_wider_than_the_column(visit):
+    """At 1280 px every output fits the text column: nothing sticks out of it, nothing has to scroll."""
+    assert not visit.wide_outputs, f"{visit.page} at {WIDE} px:{_listing(visit.wide_outputs)}"
+
+
+def test_every_figure_has_a_caption_and_alt_text(visit):
+    assert not visit.figures, f"{visit.page}:{_listing(visit.figures)}"
+
+
+@functools.cache
+def _equations(path: Path) -> dict[str, str | None]:
+    """Ids of the numbered-equation blocks of a built page -> their number, e.g. ``"(3)"``."""
+    html = path.read_text(encoding="utf-8")
+    found: dict[str, str | None] = {}
+    for m in re.finditer(
+        r'<div class="math[^"]*" id="(equation-[^"]+)">\s*(?:<span class="eqno">([^<]*))?', html
+    ):
+        found[m.group(1)] = m.group(2).strip() if m.group(2) else None
+    return found
+
+
+def test_equation_references_show_the_number_of_their_equation(visit, base_url, html_dir):
+    base = urlsplit(base_url)
+    problems = []
+    for link in visit.equation_links:
+        parts = urlsplit(link["href"])
+        if parts.netloc != base.netloc:
+            continue
+        target = html_dir / unquote(parts.path).lstrip("/")
+        fragment = unquote(parts.fragment)
+        equations = _equations(target) if target.is_file() else {}
+        if fragment not in equations:
+            if target.is_file() and fragment not in _scan(target).ids:
+                problems.append(f"{link['text']!r} links to {parts.path}#{fragment}, which does not exist")
+            continue  # a link to a heading such as "Equation ledger"
+        number = equations[fragment]
+        if number is None:
+            problems.append(f"{link['text']!r} links to equation {fragment}, which has no number")
+        elif link["text"] != number:
+            problems.append(f"{link['text']!r} links to equation {fragment}, numbered {number}")
+    assert not problems, f"{visit.page}:{_listing(problems)}"
+
+
+def test_no_test_marker_in_the_text(visit):
+    markers = sorted(set(MARKER.findall(visit.text)))
+    assert not markers, f"{visit.page} shows test markers to readers: {markers}"
 
 
 def test_index_redirects_to_the_root_page(browser, base_url, html_dir):
