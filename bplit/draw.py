@@ -142,7 +142,7 @@ def _arrows(ax: Any, x0: float, x1: float, top: float, bottom: float, fwd: str, 
         arrow = FancyArrowPatch((a, y), (b, y), arrowstyle="-|>", mutation_scale=16, lw=1.6, color=colour)
         arrow.set_gid("forward" if colour == FORWARD and va == "bottom" else "backward")
         ax.add_patch(arrow)
-        label = ax.text((x0 + x1) / 2, y + dy, text, ha="center", va=va, fontsize=11, color=colour)
+        label = ax.text((x0 + x1) / 2, y + dy, text, ha="center", va=va, fontsize=12, color=colour)
         label.set_gid(arrow.get_gid())
 
 
@@ -151,7 +151,7 @@ def _unit(
 ) -> Circle:
     circle = Circle(xy, r, facecolor=colour, edgecolor="#222222", lw=lw, zorder=3, gid="unit")
     ax.add_patch(circle)
-    ax.text(*xy, text, ha="center", va="center", fontsize=10, zorder=4, gid="unit-label")
+    ax.text(*xy, text, ha="center", va="center", fontsize=11, zorder=4, gid="unit-label")
     return circle
 
 
@@ -229,7 +229,7 @@ def network(
                 pos[l][i] = (x, y)
                 _unit(ax, (x, y), nt.unit(l, i), r)
         if len(column) < sizes[l] or None in column:
-            ax.text(x, -top - 0.6, f"{sizes[l]} units", ha="center", va="top", fontsize=9, gid="count")
+            ax.text(x, -top - 0.6, f"{sizes[l]} units", ha="center", va="top", fontsize=10, gid="count")
     ymax = max((len(c) - 1) / 2 for c in slots)
     for l in range(L):
         for j, (xj, yj) in pos[l + 1].items():
@@ -244,10 +244,10 @@ def network(
                     gid="highlight" if emph else "edge",
                 )
         ax.text(
-            (l + 0.5) * _DX, -ymax - 1.1, nt.params(l), ha="center", va="center", fontsize=10, gid="params"
+            (l + 0.5) * _DX, -ymax - 1.1, nt.params(l), ha="center", va="center", fontsize=11, gid="params"
         )
     for l in range(L + 1):
-        ax.text(l * _DX, ymax + 0.7, nt.layer(l, L), ha="center", va="bottom", fontsize=10, gid="layer")
+        ax.text(l * _DX, ymax + 0.7, nt.layer(l, L), ha="center", va="bottom", fontsize=11, gid="layer")
     if hl is not None:
         l, j, k = hl
         (xk, yk), (xj, yj) = pos[l][k], pos[l + 1][j]
@@ -258,7 +258,7 @@ def network(
             nt.weight(l, j, k),
             ha="center",
             va="bottom",
-            fontsize=11,
+            fontsize=12,
             color=HIGHLIGHT,
             zorder=5,
             gid="highlight-label",
@@ -335,7 +335,7 @@ def graph(
     label = label or (lambda i: f"$y_{{{i}}}$")
     own = ax is None
     fig, ax = _new_axes(ax)
-    r, ymax = 0.36, max((len(layer) - 1) / 2 for layer in gnet.layers) * 1.3
+    r, ymax = 0.38, max((len(layer) - 1) / 2 for layer in gnet.layers) * 1.3
     pos, circles = {}, {}
     S = set(gnet.S[unit]) if unit is not None else set()
     D = set(gnet.D[unit]) if unit is not None else set()
@@ -352,7 +352,7 @@ def graph(
             f"$\\mathbb{{U}}_{{{n + 1}}}${role}",
             ha="center",
             va="bottom",
-            fontsize=10,
+            fontsize=11,
             gid="layer",
         )
     for i, j in gnet.edges:  # j in S_i: an arrow j -> i
@@ -381,7 +381,7 @@ def graph(
             (rf"$\mathbb{{D}}_{{{unit}}} = {_set(gnet.D[unit])}$ (downstream)", DOWNSTREAM, "downstream-set"),
         ]
         for text, colour, gid in words:
-            ax.text(x1 / 2, bottom, text, ha="center", va="center", fontsize=11, color=colour, gid=gid)
+            ax.text(x1 / 2, bottom, text, ha="center", va="center", fontsize=12, color=colour, gid=gid)
             bottom -= 0.6
         bottom -= 0.2
     _arrows(ax, 0.0, x1, ymax + 1.6, bottom - 0.3, forward, backward)
