@@ -4,13 +4,15 @@ The book must read offline: MathJax comes from the build's own _static folder, a
 page loads a script from another host.
 """
 
+import os
 import re
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-HTML = ROOT / "_build" / "html"
+# BPLIT_HTML_DIR points the checks at another build (e.g. `make preview OUT=...`'s).
+HTML = Path(os.environ["BPLIT_HTML_DIR"]) if os.environ.get("BPLIT_HTML_DIR") else ROOT / "_build" / "html"
 TOC = (ROOT / "_toc.yml").read_text()
 PAGES = sorted(set(re.findall(r"(?:root|file):\s*(\S+)", TOC)))
 
