@@ -72,14 +72,14 @@ SEARCH_BOXES = (
 }"""
 )
 
-# Cell outputs that do not fit the text column (its content box, about 688 px at 1280 px):
-# the rule is that no element of an output (the output box included) reaches beyond the
-# column's right edge, and none has to scroll (scrollWidth beyond its box; a formula
-# is measured by its typeset part). Allowed slack: 2 px. Not measured: what is under a
-# closed toggle, and the theme's hover-only "#" links. One entry per offending output,
-# with its widest part.
-WIDE_OUTPUTS = """
-() => {
+# Cell outputs (or code cells) that do not fit the text column (its content box, about
+# 688 px at 1280 px): the rule is that no element of an output (the output box included)
+# reaches beyond the column's right edge, and none has to scroll (scrollWidth beyond its
+# box; a formula is measured by its typeset part). Allowed slack: 2 px. Not measured:
+# what is under a closed toggle, and the theme's hover-only "#" links. One entry per
+# offending block, with its widest part. Argument: [CSS selector of the blocks, name].
+WIDE_CELLS = """
+([selector, what]) => {
   const column = document.querySelector('article.bd-article') || document.querySelector('main');
   if (!column) return [];
   const style = getComputedStyle(column);
@@ -87,7 +87,7 @@ WIDE_OUTPUTS = """
   const width = column.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
   const slack = 2;  // sub-pixel rounding
   const problems = [];
-  document.querySelectorAll('.cell_output').forEach((out, n) => {
+  document.querySelectorAll(selector).forEach((out, n) => {
     let worst = null;
     for (const e of [out, ...out.querySelectorAll('*')]) {
       if (e.closest('details:not([open])')) continue;  // under a closed toggle: not shown
@@ -109,7 +109,7 @@ WIDE_OUTPUTS = """
     if (worst) {
       const cell = out.closest('.cell');
       const text = (cell ? cell.innerText : out.innerText).trim().replace(/\\s+/g, ' ').slice(0, 70);
-      problems.push(`output ${n + 1} (${text}...): <${worst.tag}> ${worst.width} px, ` +
+      problems.push(`${what} ${n + 1} (${text}...): <${worst.tag}> ${worst.width} px, ` +
                     `${worst.over + slack} px beyond the ${Math.round(width)} px column`);
     }
   });

@@ -13,8 +13,9 @@ from a local web server (the ``base_url`` fixture), and for each page:
 * every image of the text is a figure with a number, a caption and an alt text;
 * every equation reference (``{eq}``) shows the number of the equation it links to;
 * no test marker (``NBVAL_...``, ``nbval-...``) is in the page's text;
-* at 1280 px no cell output is wider than the text column (nothing in it sticks out of
-  the column or has to scroll; at 390 px outputs may scroll inside their own box);
+* at 1280 px no cell output and no shown code cell is wider than the text column
+  (nothing in it sticks out of the column or has to scroll; at 390 px they may scroll
+  inside their own box);
 
 and, in a 1280 px and a 390 px (phone) window:
 
@@ -309,6 +310,7 @@ class Visit:
     scroll_widths: dict[int, int] = field(default_factory=dict)  # window width -> page width
     nav: dict[int, dict] = field(default_factory=dict)  # window width -> menu, contents, search
     wide_outputs: list[str] = field(default_factory=list)
+    wide_code: list[str] = field(default_factory=list)
     figures: list[str] = field(default_factory=list)
     equation_links: list[dict] = field(default_factory=list)
     text: str = ""
@@ -423,7 +425,8 @@ def _open_page(browser, base_url: str, page_path: str, screenshot_dir: Path) -> 
         visit.math = page.evaluate(MATH_REPORT)
         visit.links = page.evaluate(LINKS)
         visit.scroll_width = visit.scroll_widths[WIDE] = page.evaluate("document.documentElement.scrollWidth")
-        visit.wide_outputs = page.evaluate(probes.WIDE_OUTPUTS)
+        visit.wide_outputs = page.evaluate(probes.WIDE_CELLS, [".cell_output", "output"])
+        visit.wide_code = page.evaluate(probes.WIDE_CELLS, [".cell_input", "code cell"])
         visit.figures = page.evaluate(probes.FIGURES)
         visit.equation_links = page.evaluate(probes.EQUATION_LINKS)
         visit.text = page.evaluate(probes.ARTICLE_TEXT)
@@ -615,6 +618,11 @@ def test_exactly_one_search_box(visit):
 def test_no_cell_output_wider_than_the_column(visit):
     """At 1280 px every output fits the text column: nothing sticks out of it, nothing has to scroll."""
     assert not visit.wide_outputs, f"{visit.page} at {WIDE} px:{_listing(visit.wide_outputs)}"
+
+
+def test_no_code_cell_wider_than_the_column(visit):
+    """At 1280 px a shown code cell of 88-column lines fits the column without scrolling."""
+    assert not visit.wide_code, f"{visit.page} at {WIDE} px:{_listing(visit.wide_code)}"
 
 
 def test_every_figure_has_a_caption_and_alt_text(visit):
