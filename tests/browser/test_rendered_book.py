@@ -437,6 +437,8 @@ def _open_page(browser, base_url: str, page_path: str, screenshot_dir: Path) -> 
         # The same page in a phone's window (the theme's layout follows the width; MathJax's
         # typeset formulas do not change).
         page.set_viewport_size(VIEWPORTS[NARROW])
+        page.mouse.move(VIEWPORTS[NARROW]["width"] / 2, VIEWPORTS[NARROW]["height"] - 1)  # no tooltip
+        page.evaluate("document.activeElement && document.activeElement.blur()")
         page.wait_for_timeout(SETTLE_MS)
         visit.scroll_widths[NARROW] = page.evaluate("document.documentElement.scrollWidth")
         shot = screenshot_dir / f"{NARROW}px" / (page_path.removesuffix(".html") + ".png")
