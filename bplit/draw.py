@@ -78,6 +78,7 @@ FORWARD, BACKWARD, HIGHLIGHT, EDGE = "#1f5fa8", "#c4470a", "#b0007a", "#9a9a9a"
 UPSTREAM, DOWNSTREAM = "#1f5fa8", "#c4470a"
 _SCALE = 0.62  # inches per data unit: one unit slot is 1.0 high
 _DX = 2.6  # distance between columns
+_DX_GRAPH = 2.0  # between the layers of a graph (its arrows need less room than labelled weights)
 
 
 def _check_ax(ax: object) -> None:
@@ -340,7 +341,7 @@ def graph(
     S = set(gnet.S[unit]) if unit is not None else set()
     D = set(gnet.D[unit]) if unit is not None else set()
     for n, layer in enumerate(gnet.layers):
-        x, top = n * _DX, (len(layer) - 1) / 2 * 1.3
+        x, top = n * _DX_GRAPH, (len(layer) - 1) / 2 * 1.3
         for s, i in enumerate(layer):
             pos[i] = (x, top - 1.3 * s)
             colour = "#f3d34a" if i == unit else "#cfe0f5" if i in S else "#fad7c4" if i in D else "white"
@@ -373,7 +374,7 @@ def graph(
         )
         arrow.set_gid(kind)
         ax.add_patch(arrow)
-    x1 = (gnet.N - 1) * _DX
+    x1 = (gnet.N - 1) * _DX_GRAPH
     bottom = -ymax - 1.0
     if unit is not None:
         words = [
