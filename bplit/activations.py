@@ -1,10 +1,12 @@
-"""Activation functions, each with its value and its derivative as functions of ``z``.
+r"""Activation functions: each one a value :math:`f(z)` and one derivative :math:`f'(z)`.
 
 Every activation maps a batch of weighted inputs ``z`` of shape ``(m, n)`` to
-activations ``a`` of the same shape.  Besides ``value`` and ``derivative`` each one
-knows how to pull a gradient back through itself (``backward``), which is all the
-core needs: for the element-wise functions that is ``grad_a * f'(z)`` (the Hadamard
-product of source 003's BP2), for softmax it is the product with its Jacobian.
+activations ``a`` of the same shape. Each formula is written once: the built-in
+functions compute :math:`f(z)` and :math:`f'(z)` into a given array (``value_into``,
+``derivative_into``), and the array-returning ``value`` and ``derivative`` call those.
+Pulling a gradient back through the activation (``backward``) is, for the element-wise
+functions, the Hadamard product :math:`\partial C/\partial a \odot f'(z)` of source
+003's BP1/BP2; for softmax, the product with its Jacobian.
 
 Derived in the book, chapter "Nielsen's notation (source 003)", and for softmax in
 the chapter on source 004.
@@ -39,6 +41,25 @@ def _real_float(name: str, z: object, min_ndim: int = 0) -> Array:
     return arr
 
 
+def _array_function(into: Callable[..., Array], with_value: Callable[[Array], Array] | None = None):
+    """``fn(z) -> array`` from an in-place form ``into(z, out)`` (or ``into(z, f(z), out)``).
+
+    Accepts any real floating-point ``z``, scalars and 0-d arrays included.
+    """
+
+    def fn(z: Array) -> Array:
+        z = _real_float("z", z)
+        flat = z.reshape(1) if z.ndim == 0 else z  # the in-place steps need an array
+        out = np.empty_like(flat)
+        if with_value is None:
+            into(flat, out)
+        else:
+            into(flat, with_value(flat), out)
+        return out[0] if z.ndim == 0 else out
+
+    return fn
+
+
 @dataclass(frozen=True)
 class Activation:
     r"""A named activation function.
@@ -57,18 +78,13 @@ class Activation:
         ``True`` when ``a_j`` depends on ``z_j`` only.
     hidden_ok : bool
         ``False`` for activations that may only be used in the output layer.
-    max_slope, max_abs : float or None
-        Known bounds :math:`\sup|f'|` and :math:`\sup|f|` (``None``: unbounded or
-        unknown). The training step uses them to prove, without a pass over the arrays,
-        that an in-place update cannot overflow.
     value_into : callable or None
-        Optional fast path ``value_into(z, out) -> out`` writing :math:`f(z)` into a
-        preallocated array (used by the training step).
-    mul_derivative : callable or None
-        Optional fast path ``mul_derivative(z, a, g, tmp=None)`` that multiplies ``g`` in place
-        by :math:`f'(z)`, free to use the activation ``a = f(z)`` instead of ``z``
-        (e.g. :math:`\sigma' = a - a^2`).  Must agree with ``derivative``; the tests
-        check that it does.
+        Optional in-place form ``value_into(z, out) -> out`` of ``value`` (the same
+        formula; used by the training step to reuse its arrays).
+    derivative_into : callable or None
+        Optional in-place form ``derivative_into(z, a, out) -> out`` of ``derivative``
+        for element-wise activations, given also ``a = f(z)``. The same formula as
+        ``derivative``: the built-ins define ``derivative`` through it.
     """
 
     name: str
@@ -76,118 +92,87 @@ class Activation:
     derivative: Callable[[Array], Array]
     elementwise: bool = True
     hidden_ok: bool = True
-    mul_derivative: Callable[..., None] | None = field(default=None, repr=False, compare=False)
     value_into: Callable[[Array, Array], Array] | None = field(default=None, repr=False, compare=False)
-    max_slope: float | None = field(default=None, repr=False, compare=False)
-    max_abs: float | None = field(default=None, repr=False, compare=False)
+    derivative_into: Callable[[Array, Array, Array], Array] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def __call__(self, z: Array) -> Array:
         return self.value(z)
 
     def forward_into(self, z: Array, out: Array) -> Array:
-        """:math:`f(z)` written into ``out`` when a fast path exists (else a new array)."""
+        """:math:`f(z)` written into ``out`` when an in-place form exists (else a new array)."""
         return self.value(z) if self.value_into is None else self.value_into(z, out)
 
     def backward(
         self, z: Array, a: Array, grad_a: Array, overwrite: bool = False, tmp: Array | None = None
     ) -> Array:
-        r"""Pull ``grad_a = dC/da`` back to ``dC/dz``.
+        r"""Pull ``grad_a = dC/da`` (shape ``(m, n)``) back to ``dC/dz`` (same shape).
 
         .. math::
             \frac{\partial C}{\partial z_j} = \sum_k \frac{\partial C}{\partial a_k}
             \frac{\partial a_k}{\partial z_j}
 
         which is ``grad_a * f'(z)`` for element-wise activations (the Hadamard
-        product of BP1/BP2) and, for softmax, ``a * (grad_a - sum_k grad_a_k a_k)``.
-        With ``overwrite=True`` the result is written into ``grad_a`` (no copy); ``tmp``
-        is an optional scratch array shaped like ``z``.
+        product of BP1/BP2) and, for softmax, the row vector ``grad_a`` times the
+        Jacobian ``derivative(z)``. With ``overwrite=True`` an element-wise result is
+        written into ``grad_a`` (no copy); ``tmp`` is an optional scratch array shaped
+        like ``z`` that receives :math:`f'(z)`.
         """
-        if self.elementwise:
-            g = grad_a if overwrite else grad_a.copy()
-            if self.mul_derivative is not None:
-                self.mul_derivative(z, a, g, tmp)
-            else:
-                g *= self.derivative(z)
-            return g
-        # softmax: J = diag(a) - a a^T, so J^T g = a * (g - <g, a>)
-        return a * (grad_a - np.sum(grad_a * a, axis=-1, keepdims=True))
+        if not self.elementwise:
+            return np.matmul(grad_a[..., None, :], self.derivative(z))[..., 0, :]
+        g = grad_a if overwrite else grad_a.copy()
+        if self.derivative_into is None:
+            g *= self.derivative(z)
+        else:
+            g *= self.derivative_into(z, a, np.empty_like(z) if tmp is None else tmp)
+        return g
 
     def __repr__(self) -> str:
         return f"Activation({self.name!r})"
 
 
-def sigmoid(z: Array) -> Array:
-    r"""Logistic sigmoid :math:`\sigma(z) = 1/(1+e^{-z})`, for any ``z``.
+# ---------------------------------------------------------------------------- sigmoid
+def _sigmoid_into(z: Array, out: Array, sign: float = 1.0) -> Array:
+    r""":math:`\sigma(z) = 1/(1+e^{-z})` into ``out``; with ``sign=-1``, :math:`\sigma(-z)`.
 
-    Computed as ``1 / (1 + exp(-z))`` in place: for very negative ``z`` the
-    exponential overflows to ``inf`` and the result is the correct limit 0 (the
-    overflow is expected and silenced here); both tails keep full relative accuracy.
+    For very negative arguments :math:`e^{-z}` overflows to ``inf`` and the result is the
+    correct limit 0: that overflow is expected and silenced; both tails keep full
+    relative accuracy.
     """
-    z = _real_float("z", z)
-    if z.ndim == 0:  # the in-place steps need an array
-        return sigmoid(z.reshape(1))[0]
-    with np.errstate(over="ignore"):  # exp(-z) = inf for very negative z gives the right limit 0
-        return _sigmoid_into(z, np.empty_like(z))
-
-
-def _sigmoid_mul(z: Array, a: Array, g: Array, tmp: Array | None = None) -> None:
-    t = np.multiply(a, a, out=tmp)
-    np.subtract(a, t, out=t)  # sigma' = a - a^2
-    g *= t
-
-
-def _tanh_mul(z: Array, a: Array, g: Array, tmp: Array | None = None) -> None:
-    t = np.multiply(a, a, out=tmp)
-    np.subtract(1.0, t, out=t)  # tanh' = 1 - a^2
-    g *= t
-
-
-def _relu_mul(z: Array, a: Array, g: Array, tmp: Array | None = None) -> None:
-    mask = np.greater(z, 0, out=tmp)  # 1.0 where z > 0 (in the scratch array when given)
-    np.multiply(g, mask, out=g)
-
-
-def _sigmoid_into(z: Array, out: Array) -> Array:
-    np.negative(z, out=out)
-    try:  # exp(-z) = inf for very negative z gives the right limit 0: an overflow here is expected
-        np.exp(out, out=out)
-    except FloatingPointError:  # raised under bplit's guard; redone with the overflow silenced
-        with np.errstate(over="ignore"):
-            np.exp(np.negative(z, out=out), out=out)
+    with np.errstate(over="ignore"):
+        np.exp(np.negative(z, out=out) if sign > 0 else z, out=out)
     out += 1.0
     return np.reciprocal(out, out=out)
 
 
-def _softmax_into(
-    z: Array, out: Array, shifted: Array | None = None, sums: Array | None = None, ones: Array | None = None
-) -> Array:
-    """Softmax of each row of ``z`` into ``out``; optionally keep ``z - max`` and the row sums.
-
-    ``shifted`` (shape of ``z``) and ``sums`` (shape ``(m,)``) let the cross-entropy be
-    computed from the same pass (see ``losses.cross_entropy_from``); with ``ones``
-    (a vector of ``z.shape[-1]`` ones) the row sums are one BLAS matrix-vector product.
-    """
-    shifted = out if shifted is None else shifted
-    np.subtract(z, np.maximum.reduce(z, axis=-1, keepdims=True), out=shifted)
-    np.exp(shifted, out=out)
-    if ones is not None and z.ndim == 2:
-        sums = np.matmul(out, ones, out=sums)
-    else:
-        sums = np.add.reduce(out, axis=-1, out=sums)
-    out /= sums[..., None]
+def _sigmoid_prime_into(z: Array, a: Array, out: Array) -> Array:
+    r""":math:`\sigma'(z) = \sigma(z)\,\sigma(-z)`: no cancellation in either tail."""
+    _sigmoid_into(z, out, sign=-1.0)
+    out *= a
     return out
 
 
-def _sigmoid_prime(z: Array) -> Array:
-    # sigma(z) (1 - sigma(z)) with 1 - sigma(z) = sigma(-z): no cancellation for large z
-    return sigmoid(z) * sigmoid(-z)
+_sigmoid_value = _array_function(_sigmoid_into)
 
 
-def _tanh_prime(z: Array) -> Array:
-    t = np.tanh(z)
-    return 1.0 - t * t
+def sigmoid(z: Array) -> Array:
+    r"""Logistic sigmoid :math:`\sigma(z) = 1/(1+e^{-z})`, for any real ``z`` (arrays or scalars).
+
+    Computed as ``1 / (1 + exp(-z))``: for very negative ``z`` the exponential
+    overflows to ``inf`` (silenced) and the result is the correct limit 0.
+    """
+    return _sigmoid_value(z)
 
 
+# ---------------------------------------------------------------------------- tanh
+def _tanh_prime_into(z: Array, a: Array, out: Array) -> Array:
+    r""":math:`\tanh'(z) = 1 - \tanh^2(z) = 1 - a^2`."""
+    np.multiply(a, a, out=out)
+    return np.subtract(1.0, out, out=out)
+
+
+# ---------------------------------------------------------------------------- ReLU
 def relu(derivative_at_zero: float = 0.0) -> Activation:
     r"""ReLU, :math:`\max(z, 0)`, with a chosen value of its derivative at ``z = 0``.
 
@@ -199,43 +184,77 @@ def relu(derivative_at_zero: float = 0.0) -> Activation:
         raise ValueError(
             f"derivative_at_zero must lie in [0, 1] (a subgradient of ReLU), got {derivative_at_zero!r}"
         )
+    d0 = float(derivative_at_zero)
 
-    def value(z: Array) -> Array:
-        return np.maximum(z, 0)
+    def value_into(z: Array, out: Array) -> Array:
+        return np.maximum(z, 0, out=out)
 
-    def derivative(z: Array) -> Array:
-        z = np.asarray(z)
-        return np.where(z > 0, 1.0, np.where(z == 0, derivative_at_zero, 0.0)).astype(z.dtype)
+    def derivative_into(z: Array, a: Array, out: Array) -> Array:
+        np.greater(z, 0, out=out)  # 1 where z > 0, else 0 ...
+        if d0 != 0.0:
+            out += d0 * (z == 0)  # ... and the chosen subgradient at 0
+        return out
 
-    if derivative_at_zero == 0.0:
-        return Activation(
-            "relu",
-            value,
-            derivative,
-            mul_derivative=_relu_mul,
-            value_into=lambda z, out: np.maximum(z, 0, out=out),
-            max_slope=1.0,
-        )
-    return Activation(f"relu(derivative_at_zero={derivative_at_zero:g})", value, derivative, max_slope=1.0)
+    name = "relu" if d0 == 0.0 else f"relu(derivative_at_zero={d0:g})"
+    value = _array_function(value_into)
+    return Activation(
+        name,
+        value,
+        _array_function(derivative_into, value),
+        value_into=value_into,
+        derivative_into=derivative_into,
+    )
 
 
-def log_softmax(z: Array) -> Array:
-    r"""Row-wise :math:`\log \mathrm{softmax}(z) = z - \log\sum_j e^{z_j}`, computed stably."""
-    z = _real_float("z", z, min_ndim=1)
-    zmax = np.max(z, axis=-1, keepdims=True)
-    shifted = z - zmax
-    return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+# ---------------------------------------------------------------------------- identity
+def _identity_into(z: Array, out: Array) -> Array:
+    return z
+
+
+def _one_into(z: Array, a: Array, out: Array) -> Array:
+    out.fill(1.0)
+    return out
+
+
+# ---------------------------------------------------------------------------- softmax
+def _softmax_parts(z: Array, out: Array, shifted: Array | None = None) -> Array:
+    r"""The pieces of the softmax of each row: :math:`u = z - \max_j z_j` and :math:`e^u`.
+
+    Writes :math:`u` into ``shifted`` (when given) and :math:`e^{u}` into ``out``;
+    returns the row sums :math:`s = \sum_j e^{u_j}`, shape ``z.shape[:-1]``. Then
+    :math:`\mathrm{softmax}(z) = e^u / s` and :math:`\log\mathrm{softmax}(z) = u - \log s`
+    (the cross-entropy uses both).
+    """
+    u = out if shifted is None else shifted
+    np.subtract(z, np.maximum.reduce(z, axis=-1, keepdims=True), out=u)
+    np.exp(u, out=out)
+    return np.add.reduce(out, axis=-1)
+
+
+def _softmax_into(z: Array, out: Array) -> Array:
+    r""":math:`a_k = e^{z_k} / \sum_j e^{z_j}` for each row, shifted by the row maximum."""
+    sums = _softmax_parts(z, out)
+    out /= sums[..., None]
+    return out
 
 
 def softmax(z: Array) -> Array:
     r"""Row-wise softmax :math:`a_k = e^{z_k} / \sum_j e^{z_j}`, shifted by the row maximum."""
     z = _real_float("z", z, min_ndim=1)
-    shifted = z - np.max(z, axis=-1, keepdims=True)
-    e = np.exp(shifted)
-    return e / np.sum(e, axis=-1, keepdims=True)
+    return _softmax_into(z, np.empty_like(z))
+
+
+def log_softmax(z: Array) -> Array:
+    r"""Row-wise :math:`\log \mathrm{softmax}(z) = u - \log\sum_j e^{u_j}`, :math:`u = z - \max_j z_j`."""
+    z = _real_float("z", z, min_ndim=1)
+    u = np.empty_like(z)
+    sums = _softmax_parts(z, np.empty_like(z), shifted=u)
+    u -= np.log(sums)[..., None]
+    return u
 
 
 def _softmax_jacobian(z: Array) -> Array:
+    r""":math:`J_{kj} = \partial a_k/\partial z_j = a_k(\delta_{kj} - a_j)`, shape ``(m, n, n)``."""
     a = softmax(z)
     return a[..., :, None] * (np.eye(a.shape[-1], dtype=a.dtype) - a[..., None, :])
 
@@ -244,29 +263,24 @@ ACTIVATIONS: dict[str, Activation] = {
     "sigmoid": Activation(
         "sigmoid",
         sigmoid,
-        _sigmoid_prime,
-        mul_derivative=_sigmoid_mul,
+        _array_function(_sigmoid_prime_into, sigmoid),
         value_into=_sigmoid_into,
-        max_slope=0.25,
-        max_abs=1.0,
+        derivative_into=_sigmoid_prime_into,
     ),
     "tanh": Activation(
         "tanh",
         np.tanh,
-        _tanh_prime,
-        mul_derivative=_tanh_mul,
+        _array_function(_tanh_prime_into, np.tanh),
         value_into=lambda z, out: np.tanh(z, out=out),
-        max_slope=1.0,
-        max_abs=1.0,
+        derivative_into=_tanh_prime_into,
     ),
     "relu": relu(0.0),
     "identity": Activation(
         "identity",
         lambda z: z,
-        np.ones_like,
-        mul_derivative=lambda z, a, g, tmp=None: None,
-        value_into=lambda z, out: z,
-        max_slope=1.0,
+        _array_function(_one_into, lambda z: z),
+        value_into=_identity_into,
+        derivative_into=_one_into,
     ),
     "softmax": Activation(
         "softmax",
@@ -275,7 +289,6 @@ ACTIVATIONS: dict[str, Activation] = {
         elementwise=False,
         hidden_ok=False,
         value_into=_softmax_into,
-        max_abs=1.0,
     ),
 }
 

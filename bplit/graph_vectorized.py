@@ -22,13 +22,11 @@ Derived in the book chapter "Source 002: back-propagation on a graph of units"
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .activations import Activation
-    from .graph import GraphNetwork
+from .activations import Activation
+from .graph_structure import GraphStructure as GraphNetwork  # the graph and its parameters ``w``, ``b``
 
 __all__ = ["LayerBlock", "layer_blocks", "masked_matrices", "forward_arrays", "backward_arrays"]
 

@@ -15,12 +15,12 @@ import zipfile
 
 import numpy as np
 
+from ._format import FORMAT_VERSION
 from .activations import Activation, get_activation, relu
 from .network import Network
 
 __all__ = ["save", "load", "FORMAT_VERSION"]
 
-FORMAT_VERSION = 1
 _RELU = re.compile(r"^relu\(derivative_at_zero=([0-9.eE+-]+)\)$")
 
 
@@ -40,11 +40,7 @@ def save(net: Network, path: str | os.PathLike) -> None:
     net : Network
     path : str or path-like
     """
-    net._check_params()
-    config = {"format_version": FORMAT_VERSION, **net.config()}
-    arrays = {f"weights_{l}": w for l, w in enumerate(net.weights)}
-    arrays.update({f"biases_{l}": b for l, b in enumerate(net.biases)})
-    np.savez(path, config=np.array(json.dumps(config)), **arrays)
+    net.save(path)
 
 
 def load(path: str | os.PathLike) -> Network:

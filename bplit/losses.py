@@ -1,10 +1,13 @@
-r"""Loss functions: a per-sample cost :math:`C_m` and a batch reduction.
+r"""Loss functions: a per-sample cost :math:`C_s` and a batch reduction.
 
 Every loss here is defined per sample; the batch cost is
 
 .. math::
     C = \frac{1}{m}\sum_{s=1}^{m} C_s \quad (\text{reduction="mean"}) \qquad\text{or}\qquad
-    C = \sum_{s=1}^{m} C_s \quad (\text{reduction="sum"}).
+    C = \sum_{s=1}^{m} C_s \quad (\text{reduction="sum"}),
+
+that is :math:`C = \omega \sum_s C_s` with the weight :math:`\omega` of
+:func:`sample_weight`, the one place the reduction is written.
 
 ``"mse"``
     :math:`C_s = \frac{1}{n_{out}}\sum_j (a_{sj} - y_{sj})^2`. With the mean
@@ -18,7 +21,7 @@ Every loss here is defined per sample; the batch cost is
 ``"cross_entropy"``
     :math:`C_s = -\sum_j y_{sj}\log a_{sj}` with a softmax output; each target row
     must be a probability vector, which makes :math:`\delta^L = a - y` exact
-    (source 004). Computed from log-probabilities, so it stays finite.
+    (source 004). Computed from the logits, so it stays finite.
 ``"binary_cross_entropy"``
     :math:`C_s = -\sum_j [y_{sj}\log a_{sj} + (1-y_{sj})\log(1-a_{sj})]` with a
     sigmoid output and targets in [0, 1]; again :math:`\delta^L = a - y`.
@@ -35,17 +38,55 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .activations import Activation
+from .activations import Activation, _softmax_parts
 
-__all__ = ["Loss", "LOSSES", "REDUCTIONS", "get_loss"]
+__all__ = ["Loss", "LOSSES", "REDUCTIONS", "get_loss", "sample_weight", "probability_rows"]
 
 Array = np.ndarray
 REDUCTIONS = ("mean", "sum")
 
 
+def sample_weight(reduction: str, m: int) -> float:
+    r"""The weight :math:`\omega` of each per-sample cost in the batch cost :math:`C = \omega\sum_s C_s`.
+
+    :math:`1/m` for ``"mean"``, 1 for ``"sum"``. Every gradient of :math:`C` carries
+    the same factor (:math:`\delta = \omega\,\partial C_s/\partial z`).
+    """
+    return 1.0 / m if reduction == "mean" else 1.0
+
+
+def probability_rows(Y: Array) -> bool:
+    r"""Whether every row of ``Y`` (shape ``(m, n)``) is a probability vector.
+
+    Non-negative entries and :math:`|\sum_j y_{sj} - 1| \le` ``atol`` for every row,
+    with ``atol`` = 1e-6 in float64 (and wider types), 1e-4 in float32 and below.
+    Cross-entropy with a softmax output needs it for :math:`\delta^L = a - y`: in
+    general :math:`\partial C_s/\partial z_j = a_j \sum_k y_k - y_j`.
+    """
+    atol = 1e-6 if Y.dtype.itemsize >= 8 else 1e-4
+    rows = np.matmul(Y, np.ones(Y.shape[1], Y.dtype))  # row sums, one BLAS call
+    rows -= 1.0
+    # max |row - 1| <= (sum of squares)^(1/2): the cheap test settles the usual case
+    rows_ok = float(rows @ rows) <= atol * atol or np.maximum.reduce(np.abs(rows)) <= atol
+    return bool(rows_ok and np.minimum.reduce(Y, axis=None) >= 0)
+
+
+def _check_probability_rows(Y: Array) -> None:
+    if not probability_rows(Y):
+        raise ValueError(
+            "cross_entropy targets must be probability rows: non-negative, each row summing to 1 "
+            "(one-hot labels are); the fused output error a - y relies on it"
+        )
+
+
+def _check_unit_interval(Y: Array) -> None:
+    if np.minimum.reduce(Y, axis=None) < 0 or np.maximum.reduce(Y, axis=None) > 1:
+        raise ValueError("binary_cross_entropy targets must lie in [0, 1]")
+
+
 @dataclass(frozen=True)
 class Loss:
-    """A per-sample cost and its gradient.
+    r"""A per-sample cost, its gradient, and what it needs of its targets.
 
     Attributes
     ----------
@@ -55,10 +96,16 @@ class Loss:
         ``per_sample(z, a, y) -> ndarray of shape (m,)``: :math:`C_s` for each row.
         ``z`` is the output layer's weighted input, used for stable logarithms.
     grad_a : callable or None
-        ``grad_a(a, y) -> ndarray of shape (m, n_out)``: :math:`\\partial C_s/\\partial a`.
+        ``grad_a(a, y) -> ndarray of shape (m, n_out)``: :math:`\partial C_s/\partial a`.
     output : str or None
         The output activation this loss requires (``None``: any).  With it the
-        output error is the fused :math:`\\delta^L = a - y`.
+        output error is the fused :math:`\delta^L = a - y`.
+    sum_fn : callable or None
+        Optional ``sum_fn(z, a, y) -> float``, :math:`\sum_s C_s` with fewer temporaries.
+    check_targets : callable or None
+        ``check_targets(Y)`` raises ``ValueError`` for a target array ``Y`` of shape
+        ``(m, n_out)`` that the loss cannot take (e.g. rows that are not probability
+        vectors for the cross-entropy); the network calls it on every target batch.
     """
 
     name: str
@@ -66,13 +113,10 @@ class Loss:
     grad_a: Callable[[Array, Array], Array] | None
     output: str | None = None
     sum_fn: Callable[[Array, Array, Array], float] | None = None
+    check_targets: Callable[[Array], None] | None = None
 
     def total(self, z: Array, a: Array, y: Array) -> float:
-        """:math:`\\sum_s C_s`, the per-sample costs summed over the batch, as a float.
-
-        The same number as ``per_sample(z, a, y).sum()`` up to rounding, with fewer
-        temporaries (the training step reports it on every call).
-        """
+        r""":math:`\sum_s C_s`, the per-sample costs summed over the batch, as a float."""
         if self.sum_fn is not None:
             return self.sum_fn(z, a, y)
         return float(self.per_sample(z, a, y).sum())
@@ -80,12 +124,11 @@ class Loss:
     def output_delta(
         self, z: Array, a: Array, y: Array, activation: Activation, out: Array | None = None
     ) -> Array:
-        r"""Per-sample :math:`\partial C_s/\partial z^L`, shape ``(m, n_out)``.
+        r"""Per-sample :math:`\partial C_s/\partial z^L`, shape ``(m, n_out)`` (BP1).
 
         The fused :math:`a - y` when the loss comes with its own output activation,
-        otherwise the output activation's ``backward`` applied to ``grad_a``
-        (BP1: :math:`\nabla_a C \odot \sigma'(z^L)`). ``out`` optionally receives the
-        fused result.
+        otherwise :math:`\nabla_a C_s \odot \sigma'(z^L)` through the output
+        activation's ``backward``. ``out`` optionally receives the fused result.
         """
         if self.output is not None:
             return np.subtract(a, y, out=out)
@@ -96,7 +139,7 @@ class Loss:
 
 
 def _squares(a: Array, y: Array, per_sample: bool) -> Array | float:
-    """:math:`\\sum_j (a_j - y_j)^2` for each row, or summed over the batch (one dot product)."""
+    r""":math:`\sum_j (a_j - y_j)^2` for each row, or summed over the batch (one dot product)."""
     d = a - y
     if per_sample:
         return np.sum(d * d, axis=1)  # ufuncs, not einsum: overflow must raise under errstate
@@ -104,38 +147,19 @@ def _squares(a: Array, y: Array, per_sample: bool) -> Array | float:
     return float(d @ d)
 
 
-def _mse(z: Array, a: Array, y: Array) -> Array:
-    return _squares(a, y, True) / a.shape[1]
+def _cross_entropy(z: Array, y: Array, per_sample: bool) -> Array | float:
+    r""":math:`C_s = -\sum_j y_j \log a_j = r \log s - y \cdot u` from the logits ``z``.
 
-
-def _half_sse(z: Array, a: Array, y: Array) -> Array:
-    return 0.5 * _squares(a, y, True)
-
-
-def _softmax_parts(z: Array) -> tuple[Array, Array]:
-    shifted = z - np.maximum.reduce(z, axis=1, keepdims=True)
-    return shifted, np.exp(shifted).sum(axis=1)
-
-
-def cross_entropy_from(
-    shifted: Array, sums: Array, y: Array, per_sample: bool = False, ones: Array | None = None
-) -> Array | float:
-    r"""The cross-entropy from the softmax's own intermediates, per sample or summed.
-
-    With :math:`u = z - \max_j z_j` (``shifted``), :math:`s = \sum_j e^{u_j}` (``sums``) and
-    :math:`r = \sum_j y_j`: :math:`C_s = -\sum_j y_j \log a_j = r \log s - y \cdot u`, two
-    sums of non-negative terms, so nothing cancels when the cost is small. ``per_sample``
-    gives the vector of :math:`C_s`, otherwise their sum (dot products, no temporaries);
-    ``ones``, a vector of ``y.shape[1]`` ones, turns the row sums into one BLAS call.
+    With :math:`u = z - \max_j z_j`, :math:`s = \sum_j e^{u_j}` (the softmax's own
+    pieces) and :math:`r = \sum_j y_j`: two sums of non-negative terms, so nothing
+    cancels when the cost is small. Per sample, or summed (dot products).
     """
-    r = np.add.reduce(y, axis=1) if ones is None else np.matmul(y, ones)
+    u = np.empty_like(z)
+    s = _softmax_parts(z, np.empty_like(z), shifted=u)
+    r = np.add.reduce(y, axis=1)
     if per_sample:
-        return np.log(sums) * r - np.sum(y * shifted, axis=1)
-    return float(np.log(sums) @ r - y.reshape(-1) @ shifted.reshape(-1))
-
-
-def _cross_entropy(z: Array, a: Array, y: Array) -> Array:
-    return cross_entropy_from(*_softmax_parts(z), y, per_sample=True)
+        return np.log(s) * r - np.sum(y * u, axis=1)
+    return float(np.log(s) @ r - y.reshape(-1) @ u.reshape(-1))
 
 
 def _binary_cross_entropy(z: Array, a: Array, y: Array) -> Array:
@@ -147,21 +171,31 @@ def _binary_cross_entropy(z: Array, a: Array, y: Array) -> Array:
 LOSSES: dict[str, Loss] = {
     "mse": Loss(
         "mse",
-        _mse,
+        lambda z, a, y: _squares(a, y, True) / a.shape[1],
         lambda a, y: 2.0 * (a - y) / a.shape[1],
         sum_fn=lambda z, a, y: _squares(a, y, False) / a.shape[1],
     ),
     "half_sse": Loss(
-        "half_sse", _half_sse, lambda a, y: a - y, sum_fn=lambda z, a, y: 0.5 * _squares(a, y, False)
+        "half_sse",
+        lambda z, a, y: 0.5 * _squares(a, y, True),
+        lambda a, y: a - y,
+        sum_fn=lambda z, a, y: 0.5 * _squares(a, y, False),
     ),
     "cross_entropy": Loss(
         "cross_entropy",
-        _cross_entropy,
+        lambda z, a, y: _cross_entropy(z, y, True),
         None,
         output="softmax",
-        sum_fn=lambda z, a, y: cross_entropy_from(*_softmax_parts(z), y),
+        sum_fn=lambda z, a, y: _cross_entropy(z, y, False),
+        check_targets=_check_probability_rows,
     ),
-    "binary_cross_entropy": Loss("binary_cross_entropy", _binary_cross_entropy, None, output="sigmoid"),
+    "binary_cross_entropy": Loss(
+        "binary_cross_entropy",
+        _binary_cross_entropy,
+        None,
+        output="sigmoid",
+        check_targets=_check_unit_interval,
+    ),
 }
 
 

@@ -1,4 +1,4 @@
-"""The core: a fully connected network, batch-first, with backpropagation.
+r"""The core: a fully connected network, batch-first, with backpropagation.
 
 Conventions (one set of names for the whole library)
 ----------------------------------------------------
@@ -12,14 +12,23 @@ Conventions (one set of names for the whole library)
 * ``C`` is the **batch** cost (``reduction="mean"`` by default), and every gradient,
   including ``deltas``, is a derivative of that ``C``.
 
-The equations are derived, and checked against this file, in the book chapter
-"Nielsen's notation (source 003)".
+Backpropagation reads as source 003's four equations, for a batch:
+
+.. math::
+    \delta^{L} = \omega\,\nabla_a C_s \odot f'(z^{L}) \;\text{(BP1)},\quad
+    \delta^{l} = (\delta^{l+1} W_{l+1}) \odot f'(z^{l}) \;\text{(BP2)},\quad
+    \frac{\partial C}{\partial b_l} = \textstyle\sum_s \delta^{l}_{s} \;\text{(BP3)},\quad
+    \frac{\partial C}{\partial W_l} = (\delta^{l})^{\top} a^{(l)} \;\text{(BP4)}
+
+with :math:`\omega` the weight of each sample (:func:`bplit.losses.sample_weight`):
+:meth:`Network._deltas` is BP1-BP2, :func:`bp3_bp4` is BP3-BP4, and both
+:meth:`Network.gradients` and :meth:`Network.step` are made of them. The equations are
+derived, and checked against this file, in the book chapter "Nielsen's notation (source 003)".
 """
 
 from __future__ import annotations
 
 import functools
-import math
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -27,14 +36,18 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from . import _blas
 from . import _validation as V
-from .activations import Activation, _softmax_into, get_activation
-from .losses import REDUCTIONS, Loss, cross_entropy_from, get_loss
+from ._format import write_network
+from .activations import Activation, get_activation
+from .losses import REDUCTIONS, Loss, get_loss, sample_weight
 
-__all__ = ["Network", "Trace", "Gradients", "History", "INITIALIZERS"]
+__all__ = ["Network", "Trace", "Gradients", "History", "INITIALIZERS", "accuracy", "bp3_bp4"]
 
+Array = np.ndarray
 _F = TypeVar("_F", bound=Callable[..., Any])
+INITIALIZERS = ("nielsen", "glorot", "he")
+# longdouble (80-bit extended on x86-64) is for reference computations, e.g. central differences
+DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.longdouble))
 
 
 def _guarded(method: _F) -> _F:
@@ -61,15 +74,6 @@ def _guarded(method: _F) -> _F:
     return wrapper  # type: ignore[return-value]
 
 
-Array = np.ndarray
-_FUSED_MIN_SIZE = 4096  # smaller weight matrices: np.matmul and += cost less than a ctypes call
-# the fused update runs only when it provably stays below this (a quarter of the largest float: rounding room)
-_UPDATE_LIMIT = {np.dtype(t): 0.25 * float(np.finfo(t).max) for t in (np.float32, np.float64, np.longdouble)}
-INITIALIZERS = ("nielsen", "glorot", "he")
-# longdouble (80-bit extended on x86-64) is for reference computations, e.g. central differences
-DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.longdouble))
-
-
 @dataclass
 class Trace:
     """What a forward pass computed.
@@ -93,16 +97,16 @@ class Trace:
 
 @dataclass
 class Gradients:
-    """Gradients of the batch cost, shaped like the parameters.
+    r"""Gradients of the batch cost, shaped like the parameters.
 
     Attributes
     ----------
     weights : list of ndarray
-        ``weights[l]`` of shape ``(sizes[l+1], sizes[l])``: :math:`\\partial C/\\partial w`.
+        ``weights[l]`` of shape ``(sizes[l+1], sizes[l])``: :math:`\partial C/\partial w`.
     biases : list of ndarray
         ``biases[l]`` of shape ``(sizes[l+1],)``.
     deltas : list of ndarray or None
-        ``deltas[l]`` of shape ``(m, sizes[l+1])``: :math:`\\delta = \\partial C/\\partial z`
+        ``deltas[l]`` of shape ``(m, sizes[l+1])``: :math:`\delta = \partial C/\partial z`
         for the batch cost (so with ``reduction="mean"`` each row carries the ``1/m``).
     """
 
@@ -137,33 +141,44 @@ class History(list):
         return list(self)
 
 
-class _Workspace:
-    """Scratch arrays reused across training steps, so a step allocates (almost) nothing.
+def bp3_bp4(
+    delta: Array, a: Array, out_w: Array | None = None, out_b: Array | None = None
+) -> tuple[Array, Array]:
+    r"""BP4 and BP3 for one layer: the weight and bias gradients from its error.
 
-    Large temporaries that are allocated and freed on every step cost page faults;
-    reusing them is most of what makes :meth:`Network.step` close to its matrix products.
-    One set per batch size ``m``, held in lists indexed by layer (no look-up by name).
+    .. math::
+        \frac{\partial C}{\partial w_{jk}} = \sum_s \delta_{sj}\, a_{sk}
+        \quad\text{i.e.}\quad \frac{\partial C}{\partial W} = \delta^{\top} a, \qquad
+        \frac{\partial C}{\partial b_j} = \sum_s \delta_{sj}
+
+    Parameters
+    ----------
+    delta : ndarray of shape (m, n_out)
+        :math:`\delta = \partial C/\partial z` of the layer, one row per sample.
+    a : ndarray of shape (m, n_in)
+        The activations feeding the layer.
+    out_w, out_b : ndarray of shape (n_out, n_in) and (n_out,), optional
+        Arrays that receive the results.
+
+    Returns
+    -------
+    (ndarray of shape (n_out, n_in), ndarray of shape (n_out,))
+    """
+    return np.matmul(delta.T, a, out=out_w), np.add.reduce(delta, axis=0, out=out_b)
+
+
+class _Workspace:
+    """Scratch arrays reused across training steps, so that a step allocates nothing.
+
+    One per batch size ``m`` (a few are kept), held in lists indexed by layer.
     """
 
     def __init__(self, sizes: Sequence[int], m: int, dtype: np.dtype) -> None:
-        out = sizes[1:]
-        self.z = [np.empty((m, n), dtype) for n in out]
-        self.a = [np.empty((m, n), dtype) for n in out]  # a[l] holds activation a[l+1]
-        self.back = [np.empty((m, n), dtype) for n in sizes[:-1]]  # delta @ w, then delta of the layer below
-        self.tmp = [np.empty((m, n), dtype) for n in sizes[:-1]]
-        self.delta = np.empty((m, out[-1]), dtype)
-        self.nb = [np.empty(n, dtype) for n in out]
-        self.ones = np.ones(m, dtype)  # sum over the batch as a BLAS product: ones @ delta
-        self.shifted = np.empty((m, out[-1]), dtype)  # softmax output: z - max and row sums, for the cost
-        self.sums = np.empty(m, dtype)
-        self.ones_out = np.ones(out[-1], dtype)
-        self.nw: list[Array | None] = [None] * len(out)  # new weights, only when not updated in place
-
-    def new_weights(self, l: int, shape: tuple[int, ...], dtype: np.dtype) -> Array:
-        nw = self.nw[l]
-        if nw is None or nw.shape != shape or nw.dtype != dtype:
-            nw = self.nw[l] = np.empty(shape, dtype)
-        return nw
+        self.z = [np.empty((m, n), dtype) for n in sizes[1:]]
+        self.a = [np.empty((m, n), dtype) for n in sizes[1:]]  # a[l] holds activation a[l+1]
+        self.back = [np.empty((m, n), dtype) for n in sizes[:-1]]  # delta @ w, then the delta below
+        self.tmp = [np.empty((m, n), dtype) for n in sizes[:-1]]  # f'(z) of the layer below
+        self.delta = np.empty((m, sizes[-1]), dtype)
 
 
 class Network:
@@ -203,12 +218,9 @@ class Network:
     ``(m, sizes[-1])`` with ``m >= 1`` and finite entries; they are converted to the
     network's dtype. Integer, boolean, complex, object and string arrays raise
     ``TypeError``; wrong shapes, empty batches, NaN or inf, and targets the loss cannot
-    take raise ``ValueError``; a computation that would overflow raises
-    ``FloatingPointError``. A call that raises leaves the parameters unchanged.
-    ``step`` and ``fit`` update ``weights[l]`` and ``biases[l]`` in place.
-
-    The parameters are C-contiguous arrays; arrays of another layout may be assigned
-    (Fortran-ordered weights are updated in place by the same fused product).
+    take (its ``check_targets``) raise ``ValueError``; a computation that would
+    overflow raises ``FloatingPointError``. A call that raises leaves the parameters
+    unchanged. ``step`` and ``fit`` update ``weights[l]`` and ``biases[l]`` in place.
 
     Examples
     --------
@@ -245,9 +257,7 @@ class Network:
         if reduction not in REDUCTIONS:
             raise ValueError(f"reduction must be one of {list(REDUCTIONS)}, got {reduction!r}")
         self.reduction = reduction
-        self.dtype = np.dtype(dtype)
-        if self.dtype not in DTYPES:
-            raise ValueError(f"dtype must be one of float32, float64, longdouble, got {self.dtype}")
+        self.dtype = _check_dtype(dtype)
         if init not in INITIALIZERS:
             raise ValueError(f"init must be one of {list(INITIALIZERS)}, got {init!r}")
         self.init = init
@@ -270,15 +280,21 @@ class Network:
 
     # ------------------------------------------------------------------ helpers
     def _workspace(self, m: int) -> _Workspace:
-        cache = self.__dict__.get("_ws")
-        if cache is None:
-            cache = self._ws = {}
+        cache = self.__dict__.setdefault("_ws", {})
         ws = cache.get(m)
         if ws is None:
             if len(cache) >= 4:  # a few batch sizes (fit's last batch is often smaller), not every one
                 cache.clear()
             ws = cache[m] = _Workspace(self.sizes, m, self.dtype)
         return ws
+
+    def _scratch_params(self) -> list[tuple[Array, Array]]:
+        """Arrays shaped like each layer's weights and biases, for new values before they are stored."""
+        scratch = self.__dict__.get("_new")
+        if scratch is None or any(s[0].shape != w.shape for s, w in zip(scratch, self.weights)):
+            scratch = self._new = [(np.empty(w.shape, self.dtype), np.empty(b.shape, self.dtype))
+                                   for w, b in zip(self.weights, self.biases)]  # fmt: skip
+        return scratch
 
     @property
     def n_layers(self) -> int:
@@ -295,9 +311,8 @@ class Network:
         for l in range(self.n_layers):
             yield self.output if l == self.n_layers - 1 else self.hidden
 
-    def _check_params(self) -> list[float]:
-        """Validate the parameters; return the Frobenius norm of each weight matrix (``inf`` if huge)."""
-        norms = []
+    def _check_params(self) -> None:
+        """Every parameter an array of the right shape and dtype, with finite entries."""
         for l, (w, b) in enumerate(zip(self.weights, self.biases)):
             shape_w = (self.sizes[l + 1], self.sizes[l])
             if not isinstance(w, np.ndarray) or w.shape != shape_w:
@@ -312,50 +327,36 @@ class Network:
                 raise ValueError(
                     f"weights[{l}] and biases[{l}] must have dtype {self.dtype}, got {w.dtype} and {b.dtype}"
                 )
-            sq = V.finite_sq(w)
-            if sq is None or V.finite_sq(b) is None:
+            if not (V.all_finite(w) and V.all_finite(b)):
                 raise ValueError(f"weights[{l}] or biases[{l}] contain NaN or infinite values")
-            norms.append(math.sqrt(sq))
-        return norms
 
     def _check_x(self, X: object) -> Array:
         self._check_params()
-        return V.as_batch_sq("X", X, self.sizes[0], self.dtype)[0]
+        return V.as_batch("X", X, self.sizes[0], self.dtype)
 
     def _check_xy(self, X: object, Y: object, names: tuple[str, str] = ("X", "Y")) -> tuple[Array, Array]:
-        return self._check_data(X, Y, names)[:2]
-
-    def _check_data(
-        self, X: object, Y: object, names: tuple[str, str] = ("X", "Y")
-    ) -> tuple[Array, Array, float, list[float]]:
-        """Validated ``X``, ``Y``, the norm of ``X`` and the norms of the weight matrices."""
-        norm_w = self._check_params()
-        X, sq_x = V.as_batch_sq(names[0], X, self.sizes[0], self.dtype)
-        Y = V.as_batch_sq(names[1], Y, self.sizes[-1], self.dtype)[0]
+        """Validated parameters, inputs ``X`` and targets ``Y`` (including the loss's own target checks)."""
+        self._check_params()
+        X = V.as_batch(names[0], X, self.sizes[0], self.dtype)
+        Y = V.as_batch(names[1], Y, self.sizes[-1], self.dtype)
         if Y.shape[0] != X.shape[0]:
             raise ValueError(
                 f"{names[0]} and {names[1]} must have the same number of rows, got {X.shape[0]} and {Y.shape[0]}"
             )
-        V.check_targets(self.loss_fn.name, Y)
-        return X, Y, math.sqrt(sq_x), norm_w
+        if self.loss_fn.check_targets is not None:
+            self.loss_fn.check_targets(Y)
+        return X, Y
 
     # ------------------------------------------------------------------ forward
     def _forward(self, X: Array, ws: _Workspace | None = None) -> Trace:
-        """Feedforward. With a workspace every array is a reused scratch buffer."""
+        """Feedforward: ``z = a W^T + b``, ``a = f(z)``; with a workspace, into its arrays."""
         z: list[Array] = []
         a: list[Array] = [X]
-        last = len(self.weights) - 1
-        for l, (w, b) in enumerate(zip(self.weights, self.biases)):
-            f = self.output if l == last else self.hidden
+        for l, (w, b, f) in enumerate(zip(self.weights, self.biases, self.activations())):
             z_l = np.matmul(a[-1], w.T, out=None if ws is None else ws.z[l])
             z_l += b
             z.append(z_l)
-            if ws is None:
-                a.append(f.value(z_l))
-            elif l == last and f.name == "softmax":  # keep what the cross-entropy needs
-                a.append(_softmax_into(z_l, ws.a[l], ws.shifted, ws.sums, ws.ones_out))
-            else:
-                a.append(f.forward_into(z_l, ws.a[l]))
+            a.append(f.value(z_l) if ws is None else f.forward_into(z_l, ws.a[l]))
         return Trace(z, a)
 
     @_guarded
@@ -379,12 +380,9 @@ class Network:
         """Output activations, ndarray of shape ``(m, sizes[-1])``."""
         return self.forward(X).a[-1]
 
-    def _cost(self, trace: Trace, Y: Array, ws: _Workspace | None = None) -> float:
-        if ws is not None and self.loss_fn.name == "cross_entropy":  # from the forward pass's softmax
-            c = cross_entropy_from(ws.shifted, ws.sums, Y, ones=ws.ones_out)
-        else:
-            c = self.loss_fn.total(trace.z[-1], trace.a[-1], Y)
-        return c / Y.shape[0] if self.reduction == "mean" else c
+    def _cost(self, trace: Trace, Y: Array) -> float:
+        r"""The batch cost :math:`C = \omega\sum_s C_s`."""
+        return self.loss_fn.total(trace.z[-1], trace.a[-1], Y) * sample_weight(self.reduction, Y.shape[0])
 
     @_guarded
     def loss(self, X: Array, Y: Array) -> float:
@@ -393,138 +391,30 @@ class Network:
         return self._cost(self._forward(X), Y)
 
     # ------------------------------------------------------------------ backward
-    def _deltas(
-        self, trace: Trace, Y: Array, scale: float, ws: _Workspace | None = None
-    ) -> Iterator[tuple[int, Array]]:
-        """Yield ``(l, delta[l])`` from the output layer down, each times ``scale``.
+    def _deltas(self, trace: Trace, Y: Array, scale: float, ws: _Workspace | None = None) -> list[Array]:
+        r"""BP1 and BP2: ``delta[l]`` of shape ``(m, sizes[l+1])``, for the cost ``scale * sum_s C_s``.
 
-        BP1 for the output layer, then BP2: ``delta[l-1] = (delta[l] @ w[l]) * f'(z[l-1])``.
-        This is the one place the error recursion is written; gradients and training
-        steps both consume it.
+        BP1: :math:`\delta^L = \text{scale}\cdot\partial C_s/\partial z^L` per sample (the
+        loss's ``output_delta``); BP2: ``delta[l-1] = (delta[l] @ w[l]) * f'(z[l-1])``.
+        With ``scale`` the sample weight these are the deltas of :math:`C`; the recursion
+        is linear, so any other factor (the step's :math:`-\eta`) is carried by every delta.
         """
         a, z = trace.a, trace.z
         delta = self.loss_fn.output_delta(z[-1], a[-1], Y, self.output, out=None if ws is None else ws.delta)
-        delta *= scale  # BP1, per sample, times scale
-        for l in range(self.n_layers - 1, -1, -1):
-            yield l, delta
-            if l > 0:  # BP2: back through w, then through f' of the layer below
-                back = np.matmul(delta, self.weights[l], out=None if ws is None else ws.back[l])
-                tmp = None if ws is None else ws.tmp[l]
-                delta = self.hidden.backward(z[l - 1], a[l], back, overwrite=True, tmp=tmp)
-
-    def _batch_scale(self, m: int) -> float:
-        return 1.0 / m if self.reduction == "mean" else 1.0
+        delta *= scale  # BP1
+        deltas = [delta]
+        for l in range(self.n_layers - 1, 0, -1):  # BP2: back through w[l], then f' of layer l
+            back = np.matmul(delta, self.weights[l], out=None if ws is None else ws.back[l])
+            tmp = None if ws is None else ws.tmp[l]
+            delta = self.hidden.backward(z[l - 1], a[l], back, overwrite=True, tmp=tmp)
+            deltas.append(delta)
+        return deltas[::-1]
 
     def _backward(self, trace: Trace, Y: Array) -> Gradients:
-        """Gradients of the batch cost: BP3 and BP4 on each delta."""
-        L = self.n_layers
-        deltas: list[Array] = [Y] * L
-        gw: list[Array] = [Y] * L
-        gb: list[Array] = [Y] * L
-        for l, delta in self._deltas(trace, Y, self._batch_scale(Y.shape[0])):
-            deltas[l] = delta
-            gw[l] = delta.T @ trace.a[l]  # BP4: sum over samples of delta a^T
-            gb[l] = delta.sum(axis=0)  # BP3
-        return Gradients(gw, gb, deltas)
-
-    def _update(
-        self,
-        trace: Trace,
-        Y: Array,
-        eta: float,
-        ws: _Workspace,
-        norm_w: list[float],
-        norm_x: float | None = None,
-    ) -> None:
-        r"""One gradient-descent step from a forward trace.
-
-        The learning rate is folded into delta, so ``w - eta dC/dw = w + (-eta delta)^T a``
-        needs no gradient arrays. The step is atomic: every delta and every new bias is
-        computed (under the floating-point guard) before any parameter changes. Then
-        each weight matrix is updated in place by one fused BLAS product
-        (:mod:`bplit._blas`) when the update provably cannot overflow,
-
-        .. math::
-            \lVert W\rVert_F + \lVert a\rVert_F \lVert \delta\rVert_F \le \tfrac14\,\mathrm{max}
-
-        (Cauchy-Schwarz bounds every entry of :math:`\delta^{\top} a`); otherwise its new
-        value is built in a scratch buffer first. ``norm_w`` holds upper bounds of the
-        weights' Frobenius norms and is updated (triangle inequality), so a loop of
-        steps needs no extra pass over the weights; ``norm_x`` is the norm of ``a[0]``
-        when the caller already has it.
-        """
-        dt = self.dtype
-        limit = _UPDATE_LIMIT[dt]
-        m = Y.shape[0]
-        scale = -eta * self._batch_scale(m)
-        deltas = dict(self._deltas(trace, Y, scale, ws))  # every delta first
-        dnorm: list[float] | None = None  # computed when a layer is large enough for the fused update
-        plan: list[tuple[int, Array | None]] = []
-        for l in range(self.n_layers):
-            w, b, a, delta = self.weights[l], self.biases[l], trace.a[l], deltas[l]
-            gb = delta[0] if m == 1 else np.matmul(ws.ones, delta)  # BP3: sum over the batch
-            np.add(b, gb, out=ws.nb[l])  # may raise: nothing has changed yet
-            flags = w.flags
-            fused = (
-                _blas.gemm_acc is not None
-                and w.size >= _FUSED_MIN_SIZE
-                and dt in _blas.DTYPES
-                and (flags.c_contiguous or flags.f_contiguous)
-                and flags.writeable
-                and flags.aligned
-            )
-            if fused:  # a priori bounds first (no pass over the arrays), exact norms if they do not suffice
-                if dnorm is None:
-                    dnorm = self._delta_norm_bounds(m, abs(scale), norm_w)
-                f = self.hidden if l > 0 else None
-                if l == 0 and norm_x is not None:
-                    norm_a = norm_x
-                elif f is not None and f.max_abs is not None:
-                    norm_a = f.max_abs * math.sqrt(a.size)
-                else:
-                    norm_a = _norm(a)
-                bound = norm_w[l] + norm_a * dnorm[l]
-                if not bound <= limit:
-                    bound = norm_w[l] + _norm(a) * _norm(delta)
-                fused = bound <= limit
-            if fused:
-                plan.append((l, None))
-                norm_w[l] = bound
-            else:
-                nw = np.matmul(delta.T, a, out=ws.new_weights(l, w.shape, dt))
-                nw += w  # may raise (overflow): nothing has changed yet
-                plan.append((l, nw))
-        for l, nw in plan:  # commit: cannot fail
-            w = self.weights[l]
-            if nw is None and w.flags.c_contiguous:
-                _blas.gemm_acc(w, deltas[l], trace.a[l])  # w += delta^T a, in place
-            elif nw is None:
-                _blas.gemm_acc(w.T, trace.a[l], deltas[l])  # the same, on the C-contiguous w^T
-            else:
-                np.copyto(w, nw)
-                norm_w[l] = math.inf  # not tracked on this path
-            np.copyto(self.biases[l], ws.nb[l])
-
-    def _delta_norm_bounds(self, m: int, scale: float, norm_w: list[float]) -> list[float]:
-        r"""Upper bounds of the Frobenius norms of the scaled deltas, without touching them.
-
-        For cross-entropy with softmax each row of :math:`a - y` has norm at most
-        :math:`\lVert a\rVert_1 + \lVert y\rVert_1 \le 2 + 10^{-4}`; for the binary
-        cross-entropy every entry is at most 1. BP2 then gives
-        :math:`\lVert\delta^{l-1}\rVert \le \lVert\delta^{l}\rVert\,\lVert W_l\rVert_F\,\sup|f'|`.
-        ``inf`` where no bound is known (other losses, activations without ``max_slope``).
-        """
-        L = self.n_layers
-        bounds = [math.inf] * L
-        name = self.loss_fn.name
-        if name == "cross_entropy":
-            bounds[-1] = scale * 2.001 * math.sqrt(m)
-        elif name == "binary_cross_entropy":
-            bounds[-1] = scale * math.sqrt(m * self.sizes[-1])
-        slope = self.hidden.max_slope
-        for l in range(L - 1, 0, -1):
-            bounds[l - 1] = math.inf if slope is None else bounds[l] * norm_w[l] * slope
-        return bounds
+        """Gradients of the batch cost: BP1-BP2 (:meth:`_deltas`), then BP3-BP4 (:func:`bp3_bp4`)."""
+        deltas = self._deltas(trace, Y, sample_weight(self.reduction, Y.shape[0]))
+        gw, gb = zip(*(bp3_bp4(delta, a) for delta, a in zip(deltas, trace.a)))
+        return Gradients(list(gw), list(gb), deltas)
 
     @_guarded
     def gradients(self, X: Array, Y: Array) -> Gradients:
@@ -550,21 +440,42 @@ class Network:
         return self._backward(self._forward(X), Y)
 
     # ------------------------------------------------------------------ training
+    def _update(self, trace: Trace, Y: Array, eta: float, ws: _Workspace) -> None:
+        r"""Gradient descent: :math:`W \leftarrow W - \eta\,\partial C/\partial W`, :math:`b \leftarrow b - \eta\,\partial C/\partial b`.
+
+        BP1-BP4 are linear in the cost, so the deltas of :math:`-\eta C` give
+        :math:`-\eta\,\partial C/\partial W` and :math:`-\eta\,\partial C/\partial b`
+        directly (the factor rides on :math:`\delta^L`, not on every gradient entry).
+        Atomic: every new value is computed into scratch arrays first, under the
+        floating-point guard (an overflow raises), and stored only when all are done.
+        """
+        minus_eta_deltas = self._deltas(trace, Y, -eta * sample_weight(self.reduction, Y.shape[0]), ws)
+        new = []
+        for l, (delta, a, (sw, sb)) in enumerate(zip(minus_eta_deltas, trace.a, self._scratch_params())):
+            step_w, step_b = bp3_bp4(delta, a, sw, sb)  # -eta dC/dW, -eta dC/db
+            new.append(
+                (np.add(self.weights[l], step_w, out=step_w), np.add(self.biases[l], step_b, out=step_b))
+            )
+        for w, b, (new_w, new_b) in zip(self.weights, self.biases, new):  # store: cannot fail
+            np.copyto(w, new_w)
+            np.copyto(b, new_b)
+
     @_guarded
     def step(self, X: Array, Y: Array, learning_rate: float) -> float:
         r"""One gradient-descent update on the batch: :math:`w \to w - \eta\,\partial C/\partial w`.
 
-        Returns the batch cost *before* the update. The step is atomic: the new
-        parameter arrays replace ``net.weights[l]`` and ``net.biases[l]`` only when
-        every input was valid and every new value is finite; otherwise an exception
-        is raised and the network is unchanged.
+        The forward pass, BP1-BP4 (:meth:`_deltas`, :func:`bp3_bp4`, as in
+        :meth:`gradients`) and the update. Returns the batch cost *before* the update.
+        The step is atomic: the parameters change only when every input was valid and
+        every new value is finite; otherwise an exception is raised and the network is
+        unchanged.
         """
         eta = V.positive_float("learning_rate", learning_rate)
-        X, Y, norm_x, norm_w = self._check_data(X, Y)
+        X, Y = self._check_xy(X, Y)
         ws = self._workspace(X.shape[0])
         trace = self._forward(X, ws)
-        cost = self._cost(trace, Y, ws)
-        self._update(trace, Y, eta, ws, norm_w, norm_x)
+        cost = self._cost(trace, Y)
+        self._update(trace, Y, eta, ws)
         return cost
 
     @_guarded
@@ -580,7 +491,7 @@ class Network:
         progress: bool = False,
         callback: Callable[[int, Network], None] | None = None,
     ) -> History:
-        """Mini-batch stochastic gradient descent, reshuffled every epoch.
+        r"""Mini-batch stochastic gradient descent, reshuffled every epoch.
 
         Parameters
         ----------
@@ -589,7 +500,7 @@ class Network:
         epochs, batch_size : int
             Positive; the last mini-batch of an epoch may be smaller.
         learning_rate : float
-            Positive step size :math:`\\eta`, applied to the batch cost (mean by default).
+            Positive step size :math:`\eta`, applied to the batch cost (mean by default).
         seed : int or numpy.random.Generator
             Seeds the shuffling.
         validation_data : (X_val, Y_val), optional
@@ -628,12 +539,11 @@ class Network:
         try:
             for epoch in bar:
                 order = rng.permutation(n)
-                norm_w = self._check_params()  # exact once per epoch (a callback may change parameters)
+                self._check_params()  # once per epoch: a callback may change the parameters
                 for start in range(0, n, batch_size):
                     idx = order[start : start + batch_size]
-                    xb, yb = X[idx], Y[idx]
-                    ws = self._workspace(xb.shape[0])
-                    self._update(self._forward(xb, ws), yb, eta, ws, norm_w)
+                    ws = self._workspace(idx.size)
+                    self._update(self._forward(X[idx], ws), Y[idx], eta, ws)
                 history.append(self._cost(self._forward(X), Y))
                 if validation_data is not None:
                     tv = self._forward(Xv)
@@ -656,10 +566,9 @@ class Network:
         """A copy of this network whose parameters and computations use ``dtype``."""
         new = Network.__new__(Network)
         new.__dict__.update(self.__dict__)
-        new.__dict__.pop("_ws", None)  # scratch buffers are not shared
-        new.dtype = np.dtype(dtype)
-        if new.dtype not in DTYPES:
-            raise ValueError(f"dtype must be one of float32, float64, longdouble, got {new.dtype}")
+        new.__dict__.pop("_ws", None)  # scratch arrays are not shared
+        new.__dict__.pop("_new", None)
+        new.dtype = _check_dtype(dtype)
         new.weights = [w.astype(new.dtype, copy=True) for w in self.weights]
         new.biases = [b.astype(new.dtype, copy=True) for b in self.biases]
         return new
@@ -678,9 +587,8 @@ class Network:
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the parameters and configuration to an ``.npz`` file (no pickle); see :func:`bplit.load`."""
-        from .io import save
-
-        save(self, path)
+        self._check_params()
+        write_network(self, path)
 
     def __repr__(self) -> str:
         c = self.config()
@@ -690,10 +598,11 @@ class Network:
         )
 
 
-def _norm(arr: Array) -> float:
-    """Frobenius norm, ``inf`` when it overflows or an entry is not finite."""
-    sq = V.finite_sq(arr)
-    return math.inf if sq is None else math.sqrt(sq)
+def _check_dtype(dtype: type | np.dtype) -> np.dtype:
+    dt = np.dtype(dtype)
+    if dt not in DTYPES:
+        raise ValueError(f"dtype must be one of float32, float64, longdouble, got {dt}")
+    return dt
 
 
 def accuracy(A: Array, Y: Array) -> float:

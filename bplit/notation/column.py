@@ -22,42 +22,22 @@ from __future__ import annotations
 import numpy as np
 
 from ..network import Gradients, Network
+from . import _args
 
 __all__ = ["W", "b", "z", "a", "sigma_prime", "delta", "dC_dW", "dC_db", "cost", "gradient_step"]
 
 Array = np.ndarray
 
 
-def _check_net(net: object) -> Network:
-    if not isinstance(net, Network):
-        raise ValueError(f"net must be a bplit.Network, got {type(net).__name__}")
-    return net
-
-
 def _check_layer(net: Network, l: object, lowest: int = 1) -> int:
-    L = net.n_layers
-    if isinstance(l, bool) or not isinstance(l, (int, np.integer)) or not lowest <= l <= L:
-        raise ValueError(
-            f"layer l must be an integer in [{lowest}, {L}]: this network has layers 0 (input) to {L}, "
-            f"got {l!r}"
-        )
-    return int(l)
-
-
-def _column(name: str, v: object, n: int) -> Array:
-    arr = np.asarray(v)
-    if arr.dtype.kind != "f":
-        raise ValueError(f"{name} must be a real floating-point column vector, got dtype {arr.dtype}")
-    if arr.shape != (n, 1):
-        raise ValueError(f"{name} must be a column vector of shape ({n}, 1), got shape {arr.shape}")
-    return arr
+    L = _args.network(net).n_layers
+    return _args.layer(l, lowest, L, f"in [{lowest}, {L}]: this network has layers 0 (input) to {L}")
 
 
 def _row_batch(net: Network, a0: object, t: object | None = None) -> tuple[Array, Array | None]:
     """The column vectors a^0 (n_0, 1) and t (n_L, 1) as bplit's one-row batches."""
-    _check_net(net)
-    X = _column("a0", a0, net.sizes[0]).T
-    Y = None if t is None else _column("t", t, net.sizes[-1]).T
+    X = _args.column("a0", a0, _args.network(net).sizes[0]).T
+    Y = None if t is None else _args.column("t", t, net.sizes[-1]).T
     return X, Y
 
 
@@ -82,7 +62,7 @@ def W(net: Network, l: int) -> Array:
     -------
     ndarray of shape (n_l, n_{l-1})
     """
-    l = _check_layer(_check_net(net), l)
+    l = _check_layer(net, l)
     return net.weights[l - 1].copy()
 
 
@@ -99,7 +79,7 @@ def b(net: Network, l: int) -> Array:
     -------
     ndarray of shape (n_l, 1)
     """
-    l = _check_layer(_check_net(net), l)
+    l = _check_layer(net, l)
     return net.biases[l - 1].reshape(-1, 1).copy()
 
 
@@ -211,7 +191,7 @@ def delta(net: Network, a0: Array, t: Array, l: int) -> Array:
     ndarray of shape (n_l, 1)
         bplit's ``deltas[l-1]`` (one row) transposed.
     """
-    l = _check_layer(_check_net(net), l)
+    l = _check_layer(net, l)
     return _grads(net, a0, t).deltas[l - 1].T.copy()
 
 
@@ -235,7 +215,7 @@ def dC_dW(net: Network, a0: Array, t: Array, l: int) -> Array:
     ndarray of shape (n_l, n_{l-1})
         bplit's ``gradients.weights[l-1]`` (already in this orientation).
     """
-    l = _check_layer(_check_net(net), l)
+    l = _check_layer(net, l)
     return _grads(net, a0, t).weights[l - 1].copy()
 
 
@@ -255,7 +235,7 @@ def dC_db(net: Network, a0: Array, t: Array, l: int) -> Array:
     ndarray of shape (n_l, 1)
         bplit's ``gradients.biases[l-1]`` as a column.
     """
-    l = _check_layer(_check_net(net), l)
+    l = _check_layer(net, l)
     return _grads(net, a0, t).biases[l - 1].reshape(-1, 1).copy()
 
 

@@ -24,24 +24,14 @@ from __future__ import annotations
 import numpy as np
 
 from ..network import Network
+from . import _args
 
 __all__ = ["w", "b", "feedforward", "backprop", "update_mini_batch"]
 
 
 def _layer(net: Network, l: int) -> int:
-    L = len(net.sizes)
-    if isinstance(l, bool) or not isinstance(l, (int, np.integer)) or not 2 <= l <= L:
-        raise ValueError(
-            f"layer l must be an integer with 2 <= l <= L = {L} (layer 1 is the input), got {l!r}"
-        )
-    return int(l) - 2
-
-
-def _column(name: str, v: np.ndarray, n: int) -> np.ndarray:
-    v = np.asarray(v)
-    if v.shape != (n, 1):
-        raise ValueError(f"{name} must be a column vector of shape ({n}, 1), got shape {v.shape}")
-    return v
+    L = len(_args.network(net).sizes)
+    return _args.layer(l, 2, L, f"with 2 <= l <= L = {L} (layer 1 is the input)") - 2
 
 
 def w(net: Network, l: int) -> np.ndarray:
@@ -68,7 +58,7 @@ def feedforward(net: Network, x: np.ndarray) -> tuple[dict[int, np.ndarray], dic
     z, a : dict of int to ndarray of shape (n^l, 1)
         ``z`` for ``l = 2..L``; ``a`` for ``l = 1..L`` with ``a[1] = x``.
     """
-    x = _column("x", x, net.sizes[0])
+    x = _args.column("x", x, _args.network(net).sizes[0])
     tr = net.forward(x.T)  # one example = one row in the core
     z = {l: tr.z[l - 2].T for l in range(2, len(net.sizes) + 1)}
     a = {l: tr.a[l - 1].T for l in range(1, len(net.sizes) + 1)}
@@ -97,8 +87,8 @@ def backprop(
         ``delta[l]`` and ``nabla_b[l]`` of shape ``(n^l, 1)``, ``nabla_w[l]`` of
         shape ``(n^l, n^{l-1})``.
     """
-    x = _column("x", x, net.sizes[0])
-    y = _column("y", y, net.sizes[-1])
+    x = _args.column("x", x, _args.network(net).sizes[0])
+    y = _args.column("y", y, net.sizes[-1])
     g = net.gradients(x.T, y.T)  # a batch of one: mean and sum reductions coincide
     Ls = range(2, len(net.sizes) + 1)
     delta = {l: g.deltas[l - 2].T for l in Ls}

@@ -32,8 +32,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..losses import get_loss
+from ..losses import get_loss, sample_weight
 from ..network import Gradients, Network
+from . import _args
 
 __all__ = [
     "OutIn",
@@ -97,9 +98,7 @@ def network(
 
 def check_no_biases(net: Network) -> None:
     """Raise ``ValueError`` unless every bias of ``net`` is zero (source 000 has none)."""
-    if not isinstance(net, Network):
-        raise ValueError(f"net must be a bplit.Network, got {type(net).__name__}")
-    for l, b in enumerate(net.biases):
+    for l, b in enumerate(_args.network(net).biases):
         if np.any(b != 0):
             raise ValueError(
                 f"source 000's network has no biases, but net.biases[{l}] is not zero; "
@@ -108,10 +107,8 @@ def check_no_biases(net: Network) -> None:
 
 
 def _check_layer(net: Network, l: object, lowest: int = 1) -> int:
-    L = net.n_layers
-    if isinstance(l, bool) or not isinstance(l, (int, np.integer)) or not lowest <= l <= L:
-        raise ValueError(f"layer l must be an integer in [{lowest}, {L}] for this network, got {l!r}")
-    return int(l)
+    L = _args.network(net).n_layers
+    return _args.layer(l, lowest, L, f"in [{lowest}, {L}] for this network")
 
 
 def w(net: Network, l: int) -> Array:
@@ -157,12 +154,8 @@ def forward(net: Network, X: Array) -> OutIn:
 
 
 def _check_pair(name_a: str, a: object, name_y: str, y: object) -> tuple[Array, Array]:
-    a_arr, y_arr = np.asarray(a), np.asarray(y)
-    for name, arr in ((name_a, a_arr), (name_y, y_arr)):
-        if arr.dtype.kind != "f":
-            raise ValueError(f"{name} must be a real floating-point array, got dtype {arr.dtype}")
-        if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
-            raise ValueError(f"{name} must have shape (b, |out|) with b, |out| >= 1, got shape {arr.shape}")
+    a_arr = _args.rows(name_a, a, expected="(b, |out|)")
+    y_arr = _args.rows(name_y, y, expected="(b, |out|)")
     if a_arr.shape != y_arr.shape:
         raise ValueError(
             f"{name_a} and {name_y} must have the same shape, got {a_arr.shape} and {y_arr.shape}"
@@ -187,7 +180,7 @@ def mse(out: Array, y: Array) -> float:
         Computed with bplit's ``"mse"`` loss, averaged over the ``b`` rows.
     """
     out, y = _check_pair("out", out, "y", y)
-    return float(np.mean(get_loss("mse").per_sample(out, out, y)))
+    return get_loss("mse").total(out, out, y) * sample_weight("mean", out.shape[0])
 
 
 def mse_gradient(out: Array, y: Array) -> Array:
@@ -206,19 +199,13 @@ def mse_gradient(out: Array, y: Array) -> Array:
         bplit's per-sample ``"mse"`` gradient divided by the batch size ``b``.
     """
     out, y = _check_pair("out", out, "y", y)
-    return get_loss("mse").grad_a(out, y) / out.shape[0]
+    return get_loss("mse").grad_a(out, y) * sample_weight("mean", out.shape[0])
 
 
 def _batch_gradients(net: Network, X: Array, Y: Array) -> Gradients:
     """Core gradients of the batch *mean* of the per-sample costs, whatever net.reduction is."""
     check_no_biases(net)
-    g = net.gradients(X, Y)
-    if net.reduction == "sum":
-        m = np.asarray(X).shape[0]
-        g = Gradients(
-            [gw / m for gw in g.weights], [gb / m for gb in g.biases], [d / m for d in g.deltas or []]
-        )
-    return g
+    return _args.mean_gradients(net, X, Y)
 
 
 def delta(net: Network, X: Array, Y: Array, l: int) -> Array:
@@ -306,7 +293,7 @@ def dE_dout(net: Network, X: Array, Y: Array, l: int) -> Array:
     out = forward(net, X).out[-1]
     Y = np.asarray(Y)
     out, Y = _check_pair("out", out, "Y", Y)
-    return net.loss_fn.grad_a(out, Y) / out.shape[0]
+    return net.loss_fn.grad_a(out, Y) * sample_weight("mean", out.shape[0])
 
 
 def d_jk(net: Network, X: Array, Y: Array, l: int) -> Array:

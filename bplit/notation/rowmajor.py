@@ -27,8 +27,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..activations import get_activation
-from ..losses import get_loss
+from ..losses import get_loss, probability_rows, sample_weight
 from ..network import Network
+from . import _args
 
 __all__ = [
     "w",
@@ -47,29 +48,11 @@ __all__ = [
 Array = np.ndarray
 
 
-def _check_net(net: object) -> Network:
-    if not isinstance(net, Network):
-        raise ValueError(f"net must be a bplit.Network, got {type(net).__name__}")
-    return net
-
-
-def _check_layer(net: Network, l: object, lowest: int, highest: int) -> int:
-    if isinstance(l, bool) or not isinstance(l, (int, np.integer)) or not lowest <= l <= highest:
-        raise ValueError(
-            f"layer l must be an integer in [{lowest}, {highest}] here (this network has layers "
-            f"0 .. L = {net.n_layers}), got {l!r}"
-        )
-    return int(l)
-
-
-def _check_2d(name: str, v: object, width: int | None = None) -> Array:
-    arr = np.asarray(v)
-    if arr.dtype.kind != "f":
-        raise ValueError(f"{name} must be a real floating-point array, got dtype {arr.dtype}")
-    if arr.ndim != 2 or arr.shape[0] == 0 or (width is not None and arr.shape[1] != width):
-        expected = "(m, n)" if width is None else f"(m, {width})"
-        raise ValueError(f"{name} must have shape {expected} with m >= 1, got shape {arr.shape}")
-    return arr
+def _check_layer(net: object, l: object, lowest: int, highest: int) -> int:
+    L = _args.network(net).n_layers
+    return _args.layer(
+        l, lowest, highest, f"in [{lowest}, {highest}] here (this network has layers 0 .. L = {L})"
+    )
 
 
 def w(net: Network, l: int) -> Array:
@@ -89,7 +72,7 @@ def w(net: Network, l: int) -> Array:
     ndarray of shape (n_l, n_{l+1})
         A copy of ``net.weights[l].T``.
     """
-    l = _check_layer(_check_net(net), l, 0, net.n_layers - 1)
+    l = _check_layer(net, l, 0, net.n_layers - 1)
     return net.weights[l].T.copy()
 
 
@@ -106,7 +89,7 @@ def b(net: Network, l: int) -> Array:
     -------
     ndarray of shape (n_{l+1},)
     """
-    l = _check_layer(_check_net(net), l, 0, net.n_layers - 1)
+    l = _check_layer(net, l, 0, net.n_layers - 1)
     return net.biases[l].copy()
 
 
@@ -125,7 +108,7 @@ def z(net: Network, X: Array, l: int) -> Array:
     ndarray of shape (m, n_l)
         bplit's ``trace.z[l-1]``.
     """
-    l = _check_layer(_check_net(net), l, 1, net.n_layers)
+    l = _check_layer(net, l, 1, net.n_layers)
     return net.forward(X).z[l - 1]
 
 
@@ -144,7 +127,7 @@ def a(net: Network, X: Array, l: int) -> Array:
     ndarray of shape (m, n_l)
         bplit's ``trace.a[l]``.
     """
-    l = _check_layer(_check_net(net), l, 0, net.n_layers)
+    l = _check_layer(net, l, 0, net.n_layers)
     return net.forward(X).a[l]
 
 
@@ -171,7 +154,7 @@ def theta(net: Network, X: Array, l: int) -> Array:
     ValueError
         For a softmax layer, whose derivative is a Jacobian (see :func:`softmax_jacobian`).
     """
-    l = _check_layer(_check_net(net), l, 1, net.n_layers)
+    l = _check_layer(net, l, 1, net.n_layers)
     f = list(net.activations())[l - 1]
     if not f.elementwise:
         raise ValueError(
@@ -196,7 +179,7 @@ def softmax_jacobian(z: Array) -> Array:
     ndarray of shape (m, n, n)
         ``J[s, k, j]`` is :math:`\partial a_{sk}/\partial z_{sj}` (bplit's softmax ``derivative``).
     """
-    z = _check_2d("z", z)
+    z = _args.rows("z", z)
     return get_activation("softmax").derivative(z)
 
 
@@ -225,11 +208,11 @@ def output_Delta(A: Array, Y: Array) -> Array:
         If the shapes differ or a row of ``Y`` is negative or does not sum to 1 (then
         :math:`\partial\mathcal{L}/\partial z_j = a_j\sum_k y_k - y_j \ne a_j - y_j`).
     """
-    A = _check_2d("A", A)
-    Y = _check_2d("Y", Y, A.shape[1])
+    A = _args.rows("A", A)
+    Y = _args.rows("Y", Y, A.shape[1])
     if Y.shape != A.shape:
         raise ValueError(f"A and Y must have the same shape, got {A.shape} and {Y.shape}")
-    if np.any(Y < 0) or not np.allclose(Y.sum(axis=1), 1.0, rtol=0, atol=1e-12):
+    if not probability_rows(Y):
         raise ValueError(
             "Delta^L = a - y needs every row of Y to be a probability vector (sum_k y_k = 1); "
             "otherwise dL/dz_j = a_j * sum_k y_k - y_j"
@@ -240,9 +223,8 @@ def output_Delta(A: Array, Y: Array) -> Array:
 
 def _per_sample_deltas(net: Network, X: Array, Y: Array) -> list[Array]:
     g = net.gradients(X, Y)
-    m = np.asarray(X).shape[0]
-    scale = float(m) if net.reduction == "mean" else 1.0
-    return [d * scale for d in g.deltas]
+    weight = sample_weight(net.reduction, len(g.deltas[0]))  # the core's deltas carry it
+    return [d / weight for d in g.deltas]
 
 
 def Delta(net: Network, X: Array, Y: Array, l: int) -> Array:
@@ -266,7 +248,7 @@ def Delta(net: Network, X: Array, Y: Array, l: int) -> Array:
         bplit's ``deltas[l-1]`` times ``m`` (the core's deltas carry the ``1/m`` of the
         mean reduction; the source's :math:`\Delta` is per sample).
     """
-    l = _check_layer(_check_net(net), l, 1, net.n_layers)
+    l = _check_layer(net, l, 1, net.n_layers)
     return _per_sample_deltas(net, X, Y)[l - 1]
 
 
@@ -289,9 +271,8 @@ def loss(net: Network, X: Array, Y: Array) -> float:
     float
         ``net.loss(X, Y)`` times ``m`` for the mean reduction.
     """
-    _check_net(net)
-    c = net.loss(X, Y)
-    return c * np.asarray(X).shape[0] if net.reduction == "mean" else c
+    c = _args.network(net).loss(X, Y)
+    return c / sample_weight(net.reduction, np.asarray(X).shape[0])
 
 
 def dL_dw(net: Network, X: Array, Y: Array, l: int) -> Array:
@@ -313,9 +294,8 @@ def dL_dw(net: Network, X: Array, Y: Array, l: int) -> Array:
     ndarray of shape (n_l, n_{l+1})
         bplit's ``gradients.weights[l].T`` for the mean reduction.
     """
-    l = _check_layer(_check_net(net), l, 0, net.n_layers - 1)
-    g = net.gradients(X, Y).weights[l].T.copy()
-    return g / np.asarray(X).shape[0] if net.reduction == "sum" else g
+    l = _check_layer(net, l, 0, net.n_layers - 1)
+    return _args.mean_gradients(net, X, Y).weights[l].T.copy()
 
 
 def dL_db(net: Network, X: Array, Y: Array, l: int) -> Array:
@@ -337,6 +317,5 @@ def dL_db(net: Network, X: Array, Y: Array, l: int) -> Array:
     ndarray of shape (n_{l+1},)
         bplit's ``gradients.biases[l]`` for the mean reduction.
     """
-    l = _check_layer(_check_net(net), l, 0, net.n_layers - 1)
-    g = net.gradients(X, Y).biases[l].copy()
-    return g / np.asarray(X).shape[0] if net.reduction == "sum" else g
+    l = _check_layer(net, l, 0, net.n_layers - 1)
+    return _args.mean_gradients(net, X, Y).biases[l].copy()
