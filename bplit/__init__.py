@@ -10,7 +10,9 @@ from .gradcheck import gradcheck, numerical_gradients, relative_error
 from .graph import GraphGradients, GraphNetwork, GraphTrace, graph_gradcheck, graph_numerical_gradients
 from .io import load, save
 from .losses import LOSSES, REDUCTIONS, Loss, get_loss
-from .network import INITIALIZERS, Gradients, History, Network, Trace, accuracy
+from .network import INITIALIZERS, Network
+from .results import Gradients, Trace
+from .training import History, accuracy
 
 __version__ = "0.1.0"
 

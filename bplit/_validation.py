@@ -2,12 +2,40 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 
 Array = np.ndarray
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def guarded(method: _F) -> _F:
+    """Run ``method`` with floating-point overflow and invalid operations raising.
+
+    Inputs and parameters are checked to be finite before any arithmetic, so with
+    this guard every result a public method returns is finite; a computation that
+    would overflow raises a :class:`FloatingPointError` that says so, instead of a
+    warning and an ``inf`` or ``nan`` deep inside NumPy.
+    """
+
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
+                return method(self, *args, **kwargs)
+        except FloatingPointError as err:
+            raise FloatingPointError(
+                f"{method.__name__}: the computation left the range of {np.dtype(self.dtype)} ({err}); "
+                "inputs, targets or parameters are too large: scale the data or lower the learning rate. "
+                "The network's parameters were not changed by this call."
+            ) from None
+
+    return wrapper  # type: ignore[return-value]
 
 
 def all_finite(arr: Array) -> bool:
@@ -18,8 +46,10 @@ def all_finite(arr: Array) -> bool:
     or an overflow of huge finite ones) are the entries checked one by one.
     """
     flat = arr.reshape(-1, order="A")  # a view for C- and Fortran-ordered arrays
-    with np.errstate(over="ignore", invalid="ignore"):
+    try:
         total = np.dot(flat, flat)
+    except (FloatingPointError, RuntimeWarning):  # huge finite entries, under bplit's guard or -W error
+        total = math.inf
     return math.isfinite(total) or bool(np.all(np.isfinite(flat)))
 
 

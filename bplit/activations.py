@@ -44,17 +44,19 @@ def _real_float(name: str, z: object, min_ndim: int = 0) -> Array:
 def _array_function(into: Callable[..., Array], with_value: Callable[[Array], Array] | None = None):
     """``fn(z) -> array`` from an in-place form ``into(z, out)`` (or ``into(z, f(z), out)``).
 
-    Accepts any real floating-point ``z``, scalars and 0-d arrays included.
+    Accepts any real floating-point ``z``, scalars and 0-d arrays included; an
+    overflow of an intermediate (e.g. :math:`e^{-z}` in the sigmoid's tail) is silenced.
     """
 
     def fn(z: Array) -> Array:
         z = _real_float("z", z)
         flat = z.reshape(1) if z.ndim == 0 else z  # the in-place steps need an array
         out = np.empty_like(flat)
-        if with_value is None:
-            into(flat, out)
-        else:
-            into(flat, with_value(flat), out)
+        with np.errstate(over="ignore"):
+            if with_value is None:
+                into(flat, out)
+            else:
+                into(flat, with_value(flat), out)
         return out[0] if z.ndim == 0 else out
 
     return fn
@@ -137,11 +139,15 @@ def _sigmoid_into(z: Array, out: Array, sign: float = 1.0) -> Array:
     r""":math:`\sigma(z) = 1/(1+e^{-z})` into ``out``; with ``sign=-1``, :math:`\sigma(-z)`.
 
     For very negative arguments :math:`e^{-z}` overflows to ``inf`` and the result is the
-    correct limit 0: that overflow is expected and silenced; both tails keep full
-    relative accuracy.
+    correct limit 0: that overflow is expected (silenced by the public functions; under
+    bplit's guard, where it raises, the exponential is redone with it silenced). Both
+    tails keep full relative accuracy.
     """
-    with np.errstate(over="ignore"):
+    try:
         np.exp(np.negative(z, out=out) if sign > 0 else z, out=out)
+    except FloatingPointError:
+        with np.errstate(over="ignore"):
+            np.exp(np.negative(z, out=out) if sign > 0 else z, out=out)
     out += 1.0
     return np.reciprocal(out, out=out)
 

@@ -42,13 +42,13 @@ import numpy as np
 
 from . import _validation as V
 from . import graph_vectorized as _vec
+from ._validation import guarded as _guarded
 from .activations import Activation
 from .gradcheck import central_differences, relative_error
 from .graph_algorithms import GraphAlgorithms
 from .graph_convert import GraphConversions
 from .graph_structure import Edge, GraphGradients, GraphStructure, GraphTrace, NotAnEdgeError, ParamMap, Unit
 from .losses import REDUCTIONS, Loss, get_loss, sample_weight
-from .network import _guarded
 
 __all__ = [
     "GraphNetwork",

@@ -16,8 +16,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from . import _validation as V
+from ._validation import guarded as _guarded
 from .losses import sample_weight
-from .network import _guarded
 
 __all__ = ["GraphAlgorithms"]
 

@@ -28,117 +28,25 @@ derived, and checked against this file, in the book chapter "Nielsen's notation 
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import Any, TypeVar
 
 import numpy as np
 
 from . import _validation as V
 from ._format import write_network
+from ._validation import guarded as _guarded
 from .activations import Activation, get_activation
 from .losses import REDUCTIONS, Loss, get_loss, sample_weight
+from .results import Gradients, Trace
+from .training import History, accuracy, sgd_epochs
 
 __all__ = ["Network", "Trace", "Gradients", "History", "INITIALIZERS", "accuracy", "bp3_bp4"]
 
 Array = np.ndarray
-_F = TypeVar("_F", bound=Callable[..., Any])
 INITIALIZERS = ("nielsen", "glorot", "he")
 # longdouble (80-bit extended on x86-64) is for reference computations, e.g. central differences
 DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.longdouble))
-
-
-def _guarded(method: _F) -> _F:
-    """Run ``method`` with floating-point overflow and invalid operations raising.
-
-    Inputs and parameters are checked to be finite before any arithmetic, so with
-    this guard every result a public method returns is finite; a computation that
-    would overflow raises a :class:`FloatingPointError` that says so, instead of a
-    warning and an ``inf`` or ``nan`` deep inside NumPy.
-    """
-
-    @functools.wraps(method)
-    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-        try:
-            with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
-                return method(self, *args, **kwargs)
-        except FloatingPointError as err:
-            raise FloatingPointError(
-                f"{method.__name__}: the computation left the range of {np.dtype(self.dtype)} ({err}); "
-                "inputs, targets or parameters are too large: scale the data or lower the learning rate. "
-                "The network's parameters were not changed by this call."
-            ) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-@dataclass
-class Trace:
-    """What a forward pass computed.
-
-    Attributes
-    ----------
-    z : list of ndarray
-        ``z[l]`` of shape ``(m, sizes[l+1])``: weighted inputs of layer ``l+1``.
-    a : list of ndarray
-        ``a[0]`` is the input ``X``; ``a[l]`` of shape ``(m, sizes[l])``.
-    """
-
-    z: list[Array]
-    a: list[Array]
-
-    @property
-    def output(self) -> Array:
-        """The network's output ``a[-1]``."""
-        return self.a[-1]
-
-
-@dataclass
-class Gradients:
-    r"""Gradients of the batch cost, shaped like the parameters.
-
-    Attributes
-    ----------
-    weights : list of ndarray
-        ``weights[l]`` of shape ``(sizes[l+1], sizes[l])``: :math:`\partial C/\partial w`.
-    biases : list of ndarray
-        ``biases[l]`` of shape ``(sizes[l+1],)``.
-    deltas : list of ndarray or None
-        ``deltas[l]`` of shape ``(m, sizes[l+1])``: :math:`\delta = \partial C/\partial z`
-        for the batch cost (so with ``reduction="mean"`` each row carries the ``1/m``).
-    """
-
-    weights: list[Array]
-    biases: list[Array]
-    deltas: list[Array] | None = None
-
-    def flat(self) -> Array:
-        """All weight then bias gradients in one vector (layer by layer)."""
-        return np.concatenate([g.ravel() for g in self.weights] + [g.ravel() for g in self.biases])
-
-
-class History(list):
-    """Per-epoch training loss (the list itself) plus the other per-epoch records.
-
-    Attributes
-    ----------
-    loss : list of float
-        Training loss after each epoch (the same numbers as the list).
-    val_loss, val_accuracy : list of float
-        Filled when ``fit`` is given ``validation_data``; accuracy compares the
-        arg-max of outputs and targets (or thresholds at 0.5 for one output unit).
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.val_loss: list[float] = []
-        self.val_accuracy: list[float] = []
-
-    @property
-    def loss(self) -> list[float]:
-        return list(self)
 
 
 def bp3_bp4(
@@ -179,6 +87,8 @@ class _Workspace:
         self.back = [np.empty((m, n), dtype) for n in sizes[:-1]]  # delta @ w, then the delta below
         self.tmp = [np.empty((m, n), dtype) for n in sizes[:-1]]  # f'(z) of the layer below
         self.delta = np.empty((m, sizes[-1]), dtype)
+        self.new_w = [np.empty((n_out, n_in), dtype) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+        self.new_b = [np.empty(n, dtype) for n in sizes[1:]]  # new parameters, before they are stored
 
 
 class Network:
@@ -287,14 +197,6 @@ class Network:
                 cache.clear()
             ws = cache[m] = _Workspace(self.sizes, m, self.dtype)
         return ws
-
-    def _scratch_params(self) -> list[tuple[Array, Array]]:
-        """Arrays shaped like each layer's weights and biases, for new values before they are stored."""
-        scratch = self.__dict__.get("_new")
-        if scratch is None or any(s[0].shape != w.shape for s, w in zip(scratch, self.weights)):
-            scratch = self._new = [(np.empty(w.shape, self.dtype), np.empty(b.shape, self.dtype))
-                                   for w, b in zip(self.weights, self.biases)]  # fmt: skip
-        return scratch
 
     @property
     def n_layers(self) -> int:
@@ -451,8 +353,8 @@ class Network:
         """
         minus_eta_deltas = self._deltas(trace, Y, -eta * sample_weight(self.reduction, Y.shape[0]), ws)
         new = []
-        for l, (delta, a, (sw, sb)) in enumerate(zip(minus_eta_deltas, trace.a, self._scratch_params())):
-            step_w, step_b = bp3_bp4(delta, a, sw, sb)  # -eta dC/dW, -eta dC/db
+        for l, (delta, a) in enumerate(zip(minus_eta_deltas, trace.a)):
+            step_w, step_b = bp3_bp4(delta, a, ws.new_w[l], ws.new_b[l])  # -eta dC/dW, -eta dC/db
             new.append(
                 (np.add(self.weights[l], step_w, out=step_w), np.add(self.biases[l], step_b, out=step_b))
             )
@@ -523,39 +425,12 @@ class Network:
         batch_size = V.positive_int("batch_size", batch_size)
         eta = V.positive_float("learning_rate", learning_rate)
         X, Y = self._check_xy(X, Y)
+        validation = None
         if validation_data is not None:
             if not isinstance(validation_data, tuple) or len(validation_data) != 2:
                 raise ValueError("validation_data must be a tuple (X_val, Y_val)")
-            Xv, Yv = self._check_xy(*validation_data, names=("X_val", "Y_val"))
-        rng = np.random.default_rng(seed)
-        history = History()
-        bar = range(epochs)
-        if progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(bar, desc="epochs")
-        n = X.shape[0]
-        saved = [p.copy() for p in self.weights + self.biases]
-        try:
-            for epoch in bar:
-                order = rng.permutation(n)
-                self._check_params()  # once per epoch: a callback may change the parameters
-                for start in range(0, n, batch_size):
-                    idx = order[start : start + batch_size]
-                    ws = self._workspace(idx.size)
-                    self._update(self._forward(X[idx], ws), Y[idx], eta, ws)
-                history.append(self._cost(self._forward(X), Y))
-                if validation_data is not None:
-                    tv = self._forward(Xv)
-                    history.val_loss.append(self._cost(tv, Yv))
-                    history.val_accuracy.append(accuracy(tv.a[-1], Yv))
-                if callback is not None:
-                    callback(epoch + 1, self)
-        except BaseException:
-            for p, p0 in zip(self.weights + self.biases, saved):  # a failed fit changes nothing
-                np.copyto(p, p0)
-            raise
-        return history
+            validation = self._check_xy(*validation_data, names=("X_val", "Y_val"))
+        return sgd_epochs(self, X, Y, epochs, batch_size, eta, seed, validation, progress, callback)
 
     # ------------------------------------------------------------------ utilities
     def copy(self) -> Network:
@@ -567,7 +442,6 @@ class Network:
         new = Network.__new__(Network)
         new.__dict__.update(self.__dict__)
         new.__dict__.pop("_ws", None)  # scratch arrays are not shared
-        new.__dict__.pop("_new", None)
         new.dtype = _check_dtype(dtype)
         new.weights = [w.astype(new.dtype, copy=True) for w in self.weights]
         new.biases = [b.astype(new.dtype, copy=True) for b in self.biases]
@@ -603,11 +477,3 @@ def _check_dtype(dtype: type | np.dtype) -> np.dtype:
     if dt not in DTYPES:
         raise ValueError(f"dtype must be one of float32, float64, longdouble, got {dt}")
     return dt
-
-
-def accuracy(A: Array, Y: Array) -> float:
-    """Fraction of rows classified correctly: arg-max of ``A`` vs arg-max of ``Y``
-    (for a single output unit, ``A > 0.5`` vs ``Y > 0.5``)."""
-    if A.shape[1] == 1:
-        return float(np.mean((A[:, 0] > 0.5) == (Y[:, 0] > 0.5)))
-    return float(np.mean(A.argmax(axis=1) == Y.argmax(axis=1)))

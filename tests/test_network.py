@@ -229,3 +229,121 @@ def test_public_api_is_exported():
         assert getattr(bplit, name) is not None
     for name in ("Network", "numerical_gradients", "gradcheck", "GraphNetwork", "save", "load"):
         assert name in bplit.__all__
+
+
+# ------------------------------------------------------------------ the training step is gradient descent
+STEP_CASES = [
+    ("sigmoid", "sigmoid", "half_sse"),
+    ("relu", "softmax", "cross_entropy"),
+    ("tanh", "identity", "mse"),
+    ("identity", "sigmoid", "binary_cross_entropy"),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("m", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("hidden,output,loss", STEP_CASES)
+def test_step_equals_w_minus_eta_gradients(hidden, output, loss, m, reduction, dtype):
+    """Every parameter, every batch size: step is w - eta dC/dw with the gradients of `gradients`
+    (a bias update that used only some samples of the batch would fail here)."""
+    rng = np.random.default_rng(m)
+    net = bplit.Network(
+        [4, 6, 5, 3], hidden=hidden, output=output, loss=loss, reduction=reduction, dtype=dtype
+    )
+    X = rng.standard_normal((m, 4))
+    Y = _targets(loss, rng, m, 3)
+    eta = 0.7
+    g = net.gradients(X, Y)
+    want = [p - eta * gp for p, gp in zip(net.weights + net.biases, g.weights + g.biases)]
+    held = net.weights + net.biases
+    net.step(X, Y, eta)
+    tol = 1e-13 if dtype == np.float64 else 2e-6
+    for p, h, w in zip(net.weights + net.biases, held, want):
+        assert p is h  # updated in place
+        np.testing.assert_allclose(p, w, rtol=tol, atol=tol * np.abs(w).max())
+    # BP3: the bias gradient sums the deltas of *all* samples
+    np.testing.assert_allclose(g.biases[-1], g.deltas[-1].sum(axis=0), rtol=100 * tol)
+
+
+def test_step_returns_the_cost_before_the_update():
+    rng = np.random.default_rng(2)
+    net = bplit.Network([3, 4, 2], output="softmax", loss="cross_entropy")
+    X, Y = rng.standard_normal((5, 3)), np.eye(2)[[0, 1, 1, 0, 1]]
+    before = net.loss(X, Y)
+    assert net.step(X, Y, 0.1) == before
+    assert net.loss(X, Y) != before
+
+
+@pytest.mark.parametrize("layout", ["fortran", "strided"])
+def test_weights_of_any_layout_are_updated_in_place(layout):
+    rng = np.random.default_rng(0)
+    ref, net = bplit.Network([5, 4, 3], seed=1), bplit.Network([5, 4, 3], seed=1)
+    if layout == "fortran":
+        net.weights = [np.asfortranarray(w) for w in net.weights]
+    else:
+        big = np.zeros((8, 5))
+        big[::2] = net.weights[0]
+        net.weights[0] = big[::2]
+    held = list(net.weights)
+    X, Y = rng.standard_normal((6, 5)), rng.random((6, 3))
+    ref.step(X, Y, 0.3)
+    net.step(X, Y, 0.3)
+    for w, h, r in zip(net.weights, held, ref.weights):
+        assert w is h
+        np.testing.assert_allclose(w, r, rtol=1e-14, atol=1e-15)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_an_overflowing_update_changes_nothing(dtype):
+    """The learning rate grows until the update overflows. The second layer's update overflows
+    (large hidden activations) after the first layer's new values were computed (tiny
+    second-layer weights keep its delta small): still nothing is stored."""
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((8, 4)).astype(dtype)
+    Y = np.eye(3, dtype=dtype)[rng.integers(0, 3, 8)]
+    outcomes = []
+    big = float(np.finfo(dtype).max)
+    for eta in (1.0, big / 1e9, big / 1e4, big):
+        net = bplit.Network([4, 5, 3], hidden="relu", output="softmax", loss="cross_entropy", dtype=dtype)
+        net.weights[1] *= 1e-20
+        net.biases[0][:] = 1e3
+        before = [p.copy() for p in net.weights + net.biases]
+        try:
+            net.step(X, Y, eta)
+        except FloatingPointError as err:
+            assert "not changed" in str(err)
+            for p, p0 in zip(net.weights + net.biases, before):
+                np.testing.assert_array_equal(p, p0)
+            outcomes.append("raised")
+        else:
+            assert all(np.isfinite(p).all() for p in net.weights + net.biases)
+            outcomes.append("ok")
+    assert outcomes[0] == "ok" and outcomes[-1] == "raised", outcomes
+
+
+def test_a_custom_loss_keeps_its_target_checks():
+    import dataclasses
+
+    renamed = dataclasses.replace(bplit.LOSSES["cross_entropy"], name="my_cross_entropy")
+    net = bplit.Network([2, 3], output="softmax", loss=renamed)
+    with pytest.raises(ValueError, match="probability rows"):
+        net.step(np.ones((1, 2)), np.array([[1.0, 1.0, 0.0]]), 0.1)
+    seen = []
+    own = dataclasses.replace(bplit.LOSSES["half_sse"], name="checked", check_targets=seen.append)
+    bplit.Network([2, 3], loss=own).gradients(np.ones((4, 2)), np.zeros((4, 3)))
+    assert len(seen) == 1 and seen[0].shape == (4, 3)
+
+
+def test_fit_is_a_sequence_of_steps():
+    rng = np.random.default_rng(4)
+    X, Y = rng.standard_normal((11, 3)), rng.random((11, 2))
+    a, b = bplit.Network([3, 4, 2], seed=5), bplit.Network([3, 4, 2], seed=5)
+    a.fit(X, Y, epochs=2, batch_size=4, learning_rate=0.2, seed=6)
+    order = np.random.default_rng(6)
+    for _ in range(2):
+        perm = order.permutation(11)
+        for s in range(0, 11, 4):
+            b.step(X[perm[s : s + 4]], Y[perm[s : s + 4]], 0.2)
+    for p, q in zip(a.weights + a.biases, b.weights + b.biases):
+        np.testing.assert_array_equal(p, q)
