@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
-from step_impls import BASELINE, FACTORIES, LR, impl_bplit, load_baseline
-from timing import BUSY, ROOT, fmt, git, interleaved_blocks, machine_facts, wait_for_idle
+from step_impls import BASELINE, FACTORIES, LR, OtherProcess, impl_bplit, load_baseline
+from timing import BUSY, ROOT, fmt, git, interleaved_blocks, machine_facts, time_block, wait_for_idle
 
 import bplit
 
@@ -191,6 +191,13 @@ def markdown(rep: dict) -> str:
 
 
 # ---------------------------------------------------------------------------- main
+def worker(case: str, dtype: str, block: str) -> None:
+    """Time one block of this process's ``bplit`` step and print the samples as JSON."""
+    net, X, Y, labels = make_problem(CASES[case], np.dtype(dtype))
+    times, k = time_block(impl_bplit(CASES[case], net, X, Y, labels)[0], **json.loads(block))
+    print(json.dumps({"times": times, "k": k, "bplit": bplit.__file__}))
+
+
 def main(argv: list[str] | None = None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add = p.add_argument
@@ -239,6 +246,10 @@ def main(argv: list[str] | None = None) -> dict:
         for dt in args.dtypes:
             net, X, Y, labels = make_problem(case, np.dtype(dt))
             steps = {i: FACTORIES[i](case, net, X, Y, labels)[0] for i in todo}
+            if "baseline" in todo:  # before/after: both versions of bplit, each in its own processes
+                steps.update(
+                    bplit=OtherProcess(str(ROOT), case, dt), baseline=OtherProcess(BASELINE["dir"], case, dt)
+                )
             stats = interleaved_blocks(steps, args.rounds, args.retries, args.wait_idle, **block)
             for impl in impls:
                 row = {"case": cname, "dtype": dt, "impl": impl, "status": "skipped"}
@@ -277,4 +288,7 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--worker"]:
+        worker(*sys.argv[2:5])
+    else:
+        main()

@@ -9,6 +9,9 @@ does one training step with learning rate ``LR``; ``params()`` gives the current
 from __future__ import annotations
 
 import importlib.util
+import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -32,6 +35,29 @@ def impl_bplit(case, net, X, Y, labels, lib=bplit):
 
 def impl_baseline(case, net, X, Y, labels):
     return impl_bplit(case, net, X, Y, labels, lib=BASELINE["module"])
+
+
+class OtherProcess:
+    """``net.step`` of the bplit in ``root``, timed block by block in a fresh Python process.
+
+    Used for before/after runs: two versions of bplit in one process slow each other
+    down (measured here: both steps 30-50 % slower than each alone), so each block runs
+    ``step_benchmark.py --worker`` with ``PYTHONPATH=root``, which prints its samples.
+    """
+
+    def __init__(self, root: str, case, dtype) -> None:
+        self.root, self.case, self.dtype = root, case, np.dtype(dtype).name
+
+    def __call__(self) -> None:  # a step is only ever timed in the worker
+        raise RuntimeError("OtherProcess is timed with run_block")
+
+    def run_block(self, **block) -> tuple[list[float], int]:
+        script = Path(__file__).with_name("step_benchmark.py")
+        cmd = [sys.executable, str(script), "--worker", self.case.name, self.dtype, json.dumps(block)]
+        env = {**os.environ, "PYTHONPATH": self.root}
+        out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
+        data = json.loads(out.splitlines()[-1])
+        return data["times"], data["k"]
 
 
 def _buffers(case, net, X):

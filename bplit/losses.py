@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .activations import Activation, _softmax_parts
+from .activations import Activation
 
 __all__ = ["Loss", "LOSSES", "REDUCTIONS", "get_loss", "sample_weight", "probability_rows"]
 
@@ -147,19 +147,22 @@ def _squares(a: Array, y: Array, per_sample: bool) -> Array | float:
     return float(d @ d)
 
 
-def _cross_entropy(z: Array, y: Array, per_sample: bool) -> Array | float:
-    r""":math:`C_s = -\sum_j y_j \log a_j = r \log s - y \cdot u` from the logits ``z``.
+def _cross_entropy(z: Array, a: Array, y: Array, per_sample: bool) -> Array | float:
+    r""":math:`C_s = -\sum_j y_j \log a_j = r \log s - y \cdot u` from the logits ``z`` and the softmax ``a``.
 
-    With :math:`u = z - \max_j z_j`, :math:`s = \sum_j e^{u_j}` (the softmax's own
-    pieces) and :math:`r = \sum_j y_j`: two sums of non-negative terms, so nothing
-    cancels when the cost is small. Per sample, or summed (dot products).
+    With :math:`u = z - \max_j z_j`, :math:`s = \sum_j e^{u_j}` and :math:`r = \sum_j y_j`:
+    two sums of non-negative terms, so nothing cancels when the cost is small, and no
+    logarithm of an entry of ``a`` that may have underflowed. :math:`\log s` is read off the
+    softmax itself: at the largest logit :math:`u = 0` and :math:`a = 1/s \ge 1/n`.
+    Per sample, or summed (dot products).
     """
-    u = np.empty_like(z)
-    s = _softmax_parts(z, np.empty_like(z), shifted=u)
+    u = z - np.maximum.reduce(z, axis=1, keepdims=True)
+    log_s = np.log(np.maximum.reduce(a, axis=1))
+    np.negative(log_s, out=log_s)
     r = np.add.reduce(y, axis=1)
     if per_sample:
-        return np.log(s) * r - np.sum(y * u, axis=1)
-    return float(np.log(s) @ r - y.reshape(-1) @ u.reshape(-1))
+        return log_s * r - np.add.reduce(y * u, axis=1)
+    return float(log_s @ r - y.reshape(-1) @ u.reshape(-1))
 
 
 def _binary_cross_entropy(z: Array, a: Array, y: Array) -> Array:
@@ -183,10 +186,10 @@ LOSSES: dict[str, Loss] = {
     ),
     "cross_entropy": Loss(
         "cross_entropy",
-        lambda z, a, y: _cross_entropy(z, y, True),
+        lambda z, a, y: _cross_entropy(z, a, y, True),
         None,
         output="softmax",
-        sum_fn=lambda z, a, y: _cross_entropy(z, y, False),
+        sum_fn=lambda z, a, y: _cross_entropy(z, a, y, False),
         check_targets=_check_probability_rows,
     ),
     "binary_cross_entropy": Loss(

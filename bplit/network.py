@@ -82,11 +82,14 @@ class _Workspace:
     """
 
     def __init__(self, sizes: Sequence[int], m: int, dtype: np.dtype) -> None:
-        self.z = [np.empty((m, n), dtype) for n in sizes[1:]]
-        self.a = [np.empty((m, n), dtype) for n in sizes[1:]]  # a[l] holds activation a[l+1]
-        self.back = [np.empty((m, n), dtype) for n in sizes[:-1]]  # delta @ w, then the delta below
-        self.tmp = [np.empty((m, n), dtype) for n in sizes[:-1]]  # f'(z) of the layer below
-        self.delta = np.empty((m, sizes[-1]), dtype)
+        def batch(n: int) -> Array:  # (m, n), column-major like the products of Network._forward
+            return np.empty((n, m), dtype).T
+
+        self.z = [batch(n) for n in sizes[1:]]
+        self.a = [batch(n) for n in sizes[1:]]  # a[l] holds activation a[l+1]
+        self.back = [batch(n) for n in sizes[:-1]]  # delta @ w, then the delta below
+        self.tmp = [batch(n) for n in sizes[:-1]]  # f'(z) of the layer below
+        self.delta = batch(sizes[-1])
         self.new_w = [np.empty((n_out, n_in), dtype) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
         self.new_b = [np.empty(n, dtype) for n in sizes[1:]]  # new parameters, before they are stored
 
@@ -251,12 +254,18 @@ class Network:
 
     # ------------------------------------------------------------------ forward
     def _forward(self, X: Array, ws: _Workspace | None = None) -> Trace:
-        """Feedforward: ``z = a W^T + b``, ``a = f(z)``; with a workspace, into its arrays."""
+        """Feedforward: ``z = a W^T + b``, ``a = f(z)``; with a workspace, into its arrays.
+
+        The product is formed as :math:`z^{\top} = W a^{\top}` (one column per sample, as
+        source 003 writes it), which BLAS computes faster for a batch of rows; ``z`` and
+        ``a`` are then views of column-major arrays, with the same values.
+        """
         z: list[Array] = []
         a: list[Array] = [X]
         for l, (w, b, f) in enumerate(zip(self.weights, self.biases, self.activations())):
-            z_l = np.matmul(a[-1], w.T, out=None if ws is None else ws.z[l])
-            z_l += b
+            z_t = np.matmul(w, a[-1].T, out=None if ws is None else ws.z[l].T)
+            z_t += b[:, None]
+            z_l = z_t.T
             z.append(z_l)
             a.append(f.value(z_l) if ws is None else f.forward_into(z_l, ws.a[l]))
         return Trace(z, a)
