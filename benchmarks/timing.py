@@ -12,6 +12,7 @@ import gc
 import math
 import os
 import platform
+import resource
 import subprocess
 import sys
 import time
@@ -34,14 +35,20 @@ def busy_cpu_seconds() -> float | None:
     return (f[0] + f[1] + f[2] + f[5] + f[6] + f[7]) / os.sysconf("SC_CLK_TCK")
 
 
+def own_cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (a block timed in a worker)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
 class OthersMeter:
     """How many CPUs other processes kept busy, on average, between start() and stop()."""
 
     def start(self) -> None:
-        self.t0 = (busy_cpu_seconds(), time.process_time(), time.perf_counter())
+        self.t0 = (busy_cpu_seconds(), own_cpu_seconds(), time.perf_counter())
 
     def stop(self) -> float | None:
-        t1 = (busy_cpu_seconds(), time.process_time(), time.perf_counter())
+        t1 = (busy_cpu_seconds(), own_cpu_seconds(), time.perf_counter())
         if t1[0] is None or self.t0[0] is None:
             return None
         return max(0.0, ((t1[0] - self.t0[0]) - (t1[1] - self.t0[1])) / (t1[2] - self.t0[2]))

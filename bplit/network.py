@@ -360,13 +360,13 @@ class Network:
         Atomic: every new value is computed into scratch arrays first, under the
         floating-point guard (an overflow raises), and stored only when all are done.
         """
-        minus_eta_deltas = self._deltas(trace, Y, -eta * sample_weight(self.reduction, Y.shape[0]), ws)
+        deltas = self._deltas(trace, Y, -eta * sample_weight(self.reduction, Y.shape[0]), ws)  # of -eta C
         new = []
-        for l, (delta, a) in enumerate(zip(minus_eta_deltas, trace.a)):
-            step_w, step_b = bp3_bp4(delta, a, ws.new_w[l], ws.new_b[l])  # -eta dC/dW, -eta dC/db
-            new.append(
-                (np.add(self.weights[l], step_w, out=step_w), np.add(self.biases[l], step_b, out=step_b))
-            )
+        for l, (delta, a) in enumerate(zip(deltas, trace.a)):
+            minus_eta_dC_dW, minus_eta_dC_db = bp3_bp4(delta, a, ws.new_w[l], ws.new_b[l])  # BP4, BP3
+            new_w = np.add(self.weights[l], minus_eta_dC_dW, out=minus_eta_dC_dW)  # W - eta dC/dW
+            new_b = np.add(self.biases[l], minus_eta_dC_db, out=minus_eta_dC_db)  # b - eta dC/db
+            new.append((new_w, new_b))
         for w, b, (new_w, new_b) in zip(self.weights, self.biases, new):  # store: cannot fail
             np.copyto(w, new_w)
             np.copyto(b, new_b)
