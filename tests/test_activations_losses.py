@@ -56,6 +56,16 @@ def test_softmax_jacobian_matches_sympy():
     np.testing.assert_allclose(ACTIVATIONS["softmax"].backward(pt, bplit.softmax(pt), g)[0], expect.T @ g[0])
 
 
+def test_log_softmax_matches_sympy_and_stays_finite():
+    zs = sp.symbols("z0:3", real=True)
+    log_a = [v - sp.log(sum(sp.exp(u) for u in zs)) for v in zs]
+    pt = np.array([[0.3, -1.2, 2.0], [5.0, 5.0, -3.5]])
+    expect = np.array([[float(e.subs(dict(zip(zs, row))).evalf(30)) for e in log_a] for row in pt])
+    np.testing.assert_allclose(bplit.log_softmax(pt), expect, rtol=1e-14)
+    big = bplit.log_softmax(np.array([[1000.0, 0.0, -1000.0]]))  # softmax underflows; its log does not
+    np.testing.assert_allclose(big, [[0.0, -1000.0, -2000.0]], rtol=1e-15, atol=1e-300)
+
+
 def _sym_loss(name, a, y, zsym):
     n = len(a)
     if name == "mse":
