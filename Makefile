@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -W default
 BOOK_FLAGS := -W -n --keep-going
 
-.PHONY: setup book test lint unit nbval built browser bench notebooks clean preview
+.PHONY: setup book test lint unit nbval built browser bench notebooks clean preview mutate
 
 setup: $(STAMP)
 
@@ -48,6 +48,11 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -r benchmarks/requirements.txt
 	$(BIN)/python benchmarks/step_benchmark.py --wait-idle 120 --retries 2
 	$(BIN)/python benchmarks/graph_loops_vs_vectorized.py --widths 4 8 16 32 64 128 256 --batch 32 --repeats 15 --threads 1 --out benchmarks/results/graph_loops_vs_vectorized.md
+
+# Mutation check (not part of `make test`): small wrong changes to bplit's formulas, each
+# applied in a throw-away worktree, and which suite catches it (benchmarks/results/mutation.md).
+mutate: $(STAMP)
+	$(BIN)/python tools/mutate
 
 # Re-execute every chapter and store its outputs (run after changing a chapter or bplit).
 notebooks: $(STAMP)
