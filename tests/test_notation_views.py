@@ -317,3 +317,24 @@ def test_rowmajor_errors() -> None:
         rowmajor.output_Delta(np.full((1, 2), 0.5), np.array([[1.0, 0.0, 0.0]]))
     with pytest.raises(ValueError, match="probability rows"):
         rowmajor.Delta(net, X, 2 * Y, 2)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_nielsen_backprop_deltas_are_bp1_bp2_written_out(seed: int) -> None:
+    """nielsen.backprop's delta^l against BP1/BP2 computed here in plain NumPy."""
+    from bplit.notation import nielsen
+
+    net = bplit.Network([3, 4, 5, 2], hidden="tanh", output="sigmoid", loss="half_sse", seed=seed)
+    rng = np.random.default_rng(seed + 10)
+    x, y = rng.standard_normal((3, 1)), rng.uniform(0, 1, (2, 1))
+    a, zs = x, []
+    for W, b in zip(net.weights, net.biases):
+        zs.append(W @ a + b[:, None])
+        a = np.tanh(zs[-1]) if len(zs) < len(net.weights) else 1 / (1 + np.exp(-zs[-1]))
+    expected = {4: (a - y) * a * (1 - a)}  # BP1 for C = |a - y|^2 / 2 and the sigmoid
+    for l in (3, 2):  # BP2 with tanh' = 1 - tanh^2
+        expected[l] = (net.weights[l - 1].T @ expected[l + 1]) * (1 - np.tanh(zs[l - 2]) ** 2)
+    delta, nabla_b, nabla_w = nielsen.backprop(net, x, y)
+    for l in (2, 3, 4):
+        np.testing.assert_allclose(delta[l], expected[l], rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(nabla_b[l], expected[l], rtol=1e-12, atol=1e-15)
