@@ -308,17 +308,31 @@ class GraphNetwork(GraphStructure, GraphAlgorithms, GraphConversions):
         GraphGradients
         """
         X, Y = self._check_xy(X, Y)
-        m = X.shape[0]
         if self._check_method(method) == "vectorized":
-            x, y = _vec.forward_arrays(self, X)
-            k = len(self.outputs)
-            dE_dy = self.loss_fn.grad_a(y[:, -k:], Y) * sample_weight(self.reduction, m)
-            P, dw, db = _vec.backward_arrays(self, x, y, dE_dy)
+            _, P, dw, db = self._vectorized(X, Y)
         else:
             P = self._loops_gradients(X, Y)
             dw = np.array([self.dw[e] for e in self.edges])
             db = np.array([self.db[i] for i in self.hidden_and_output])
         return self._gradients_from_arrays(dw, db, P)
+
+    def _parameters(self) -> tuple[list[Array], list[Array]]:
+        """The parameter arrays themselves (updated in place): ``([w.array], [b.array])``."""
+        return [self.w.array], [self.b.array]
+
+    def _vectorized(self, X: Array, Y: Array) -> tuple[float, Array, Array, Array]:
+        r"""Loss, :math:`p_i` per run, :math:`\Delta w` and :math:`\Delta b` by the masked-matrix path."""
+        x, y = _vec.forward_arrays(self, X)
+        k = len(self.outputs)
+        weight = sample_weight(self.reduction, X.shape[0])  # eq. (8), or its mean
+        cost = float(self.loss_fn.per_sample(x[:, -k:], y[:, -k:], Y).sum()) * weight
+        P, dw, db = _vec.backward_arrays(self, x, y, self.loss_fn.grad_a(y[:, -k:], Y) * weight)
+        return cost, P, dw, db
+
+    def _cost_and_gradients(self, X: Array, Y: Array) -> tuple[float, list[Array], list[Array]]:
+        """The batch loss and its gradients on checked arrays, in the order of :meth:`_parameters`."""
+        cost, _, dw, db = self._vectorized(X, Y)
+        return cost, [dw], [db]
 
     def _gradients_from_arrays(self, dw: Array, db: Array, P: Array | None) -> GraphGradients:
         return GraphGradients(
@@ -339,10 +353,9 @@ class GraphNetwork(GraphStructure, GraphAlgorithms, GraphConversions):
         if self._check_method(method) == "loops":
             return self.train_nn(X, Y, eta)
         X, Y = self._check_xy(X, Y)
-        before = self._batch_loss(self.forward(X), Y)
-        g = self.gradients(X, Y)
-        new_w = self.w.array - eta * g.dw.array  # both built before either is stored: atomic
-        new_b = self.b.array - eta * g.db.array
+        before, _, dw, db = self._vectorized(X, Y)
+        new_w = self.w.array - eta * dw  # both built before either is stored: atomic
+        new_b = self.b.array - eta * db
         np.copyto(self.w.array, new_w)
         np.copyto(self.b.array, new_b)
         return before

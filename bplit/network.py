@@ -327,6 +327,16 @@ class Network:
         gw, gb = zip(*(bp3_bp4(delta, a) for delta, a in zip(deltas, trace.a)))
         return Gradients(list(gw), list(gb), deltas)
 
+    def _parameters(self) -> tuple[list[Array], list[Array]]:
+        """The parameter arrays themselves (updated in place): ``(weights, biases)``."""
+        return self.weights, self.biases
+
+    def _cost_and_gradients(self, X: Array, Y: Array) -> tuple[float, list[Array], list[Array]]:
+        """The batch cost and its gradients on checked arrays, in the order of :meth:`_parameters`."""
+        trace = self._forward(X)
+        g = self._backward(trace, Y)
+        return self._cost(trace, Y), g.weights, g.biases
+
     @_guarded
     def gradients(self, X: Array, Y: Array) -> Gradients:
         r"""Backpropagation: gradients of the batch cost :math:`C` on ``(X, Y)``.
