@@ -24,12 +24,22 @@ def numerical_gradients(
 ) -> Gradients:
     """Gradients of ``net.loss(X, Y)`` by central differences.
 
-    Every parameter is nudged by ``±eps`` in place and restored exactly, so the
-    network is unchanged afterwards.  The round-off of each difference quotient is
-    about ``machine_eps * abs(C) / eps``: in float64 that is ``2e-10 * abs(C)``, fine unless
-    the gradient is tiny next to the cost (a saturated output, say).  ``dtype``
-    evaluates the costs on a copy of the network in that precision instead;
-    ``numpy.longdouble`` (64-bit mantissa on x86-64) cuts the round-off ~2000x.
+    The costs are evaluated on a copy of the network (``net.astype(dtype)``) whose
+    parameters are nudged by ``±eps`` in place and restored exactly; ``net`` itself is
+    not touched.  The round-off of each difference quotient is about
+    ``machine_eps * abs(C) / eps``: in float64 that is ``2e-10 * abs(C)``, fine unless
+    the gradient is tiny next to the cost (a saturated output, say).
+
+    **A float32 network is differenced in float64 by default.**  In float32 the
+    round-off would be ``6e-8 * abs(C) / 1e-6``, about ``0.06 * abs(C)``: a step of
+    ``1e-6`` lies below the cost's resolution (most nudges round away, the difference
+    of two nearly equal costs cancels), and the "error" would measure float32, not
+    backprop.  So the default copy is float64, holding the float32 parameters and the
+    float32-rounded ``X`` and ``Y`` exactly: it is the same function, differenced
+    accurately, and :func:`gradcheck` then compares it with the float32 backprop
+    gradients (relative error ~1e-7, float32's own rounding).  ``dtype=np.float32``
+    gives the float32 differences all the same; ``numpy.longdouble`` (64-bit mantissa
+    on x86-64) cuts the round-off of a float64 network ~2000x.
 
     Parameters
     ----------
@@ -39,7 +49,8 @@ def numerical_gradients(
     eps : float
         Positive step.
     dtype : numpy dtype, optional
-        Precision of the cost evaluations (default: the network's own dtype).
+        Precision of the cost evaluations.  Default: float64 for a float32 network,
+        otherwise the network's own dtype.
 
     Returns
     -------
@@ -50,15 +61,17 @@ def numerical_gradients(
     if isinstance(eps, bool) or not (isinstance(eps, (int, float)) and np.isfinite(eps) and eps > 0):
         raise ValueError(f"eps must be a positive finite number, got {eps!r}")
     out_dtype = net.dtype
-    if dtype is not None:
-        net = net.astype(dtype)
-    X, Y = net._check_xy(X, Y)
+    X, Y = net._check_xy(X, Y)  # rounded to the network's dtype, as its own gradients see them
+    if dtype is None:
+        dtype = np.float64 if out_dtype == np.float32 else out_dtype
+    work = net.astype(dtype)  # a copy: the nudges never touch ``net``
+    X, Y = work._check_xy(X, Y)  # exact when widening
 
     def cost() -> float:
-        return net._cost(net._forward(X), Y)
+        return work._cost(work._forward(X), Y)
 
-    gw = [g.astype(out_dtype) for g in central_differences(net.weights, cost, eps)]
-    gb = [g.astype(out_dtype) for g in central_differences(net.biases, cost, eps)]
+    gw = [g.astype(out_dtype) for g in central_differences(work.weights, cost, eps)]
+    gb = [g.astype(out_dtype) for g in central_differences(work.biases, cost, eps)]
     return Gradients(gw, gb, None)
 
 
@@ -110,7 +123,10 @@ def gradcheck(
 ) -> float:
     """Largest relative error between :meth:`Network.gradients` and central differences.
 
-    Returns :func:`relative_error` of the two; below ~1e-7 in float64 means
-    agreement.  ``eps`` and ``dtype`` are passed to :func:`numerical_gradients`.
+    Returns :func:`relative_error` of the two; below ~1e-7 means agreement, in float64
+    and (with the default ``dtype``, see :func:`numerical_gradients`) for a float32
+    network as well.  ``eps`` and ``dtype`` are passed to :func:`numerical_gradients`;
+    ``dtype=np.float32`` on a float32 network reports errors of 0.03-0.4 that measure
+    float32's cancellation, not backprop.
     """
     return relative_error(net.gradients(X, Y), numerical_gradients(net, X, Y, eps, dtype))
