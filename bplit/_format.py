@@ -1,24 +1,168 @@
-"""The ``.npz`` file format of a network: parameters plus a JSON configuration, no pickle.
+"""Writing bplit's ``.npz`` files: parameters plus a JSON configuration, no pickle.
 
-A file holds ``config`` (a JSON string: ``format_version`` and :meth:`Network.config`),
-``weights_0 … weights_{L-1}`` and ``biases_0 … biases_{L-1}``. Written here, read and
-checked by :func:`bplit.io.load`.
+The format (its versions and entries) is documented in :mod:`bplit.io`, which reads
+and checks the files.  This module writes them, and refuses at save time anything a
+file could not name exactly (a custom activation or loss, a unit id that JSON would
+not give back as itself), so that every file written here loads back as the same
+network.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from typing import Any
 
 import numpy as np
 
-FORMAT_VERSION = 1
+from .activations import ACTIVATIONS, Activation, get_activation, relu
+from .losses import LOSSES, Loss
+
+FORMAT_VERSION = 2  # 1: Network only (no "kind"); 2: "kind" = "Network" or "GraphNetwork"
+READABLE_VERSIONS = (1, 2)
+
+_RELU = re.compile(r"^relu\(derivative_at_zero=([0-9.eE+-]+)\)$")
+# Where a custom activation that borrows a name must agree with the named one.
+_PROBE = np.array([[-30.0, -3.0, -1.0, -0.25, -1e-3, 0.0, 1e-3, 0.25, 1.0, 3.0, 30.0]])
+
+
+def npz_path(path: object) -> str:
+    """The file :func:`bplit.save` writes for ``path``: ``path`` if it ends in ``.npz``, else ``path + ".npz"``.
+
+    The rule of :func:`numpy.savez`, applied by bplit itself so that
+    :func:`bplit.load` can apply it too.
+
+    Raises
+    ------
+    TypeError
+        If ``path`` is not a ``str`` or an ``os.PathLike`` naming a ``str`` path.
+    """
+    name = os.fspath(path) if isinstance(path, (str, os.PathLike)) else None
+    if not isinstance(name, str):
+        raise TypeError(
+            "path must be a file name: a str or an os.PathLike such as pathlib.Path "
+            f"('.npz' is added when missing), got {type(path).__name__} {path!r}"
+        )
+    return name if name.endswith(".npz") else name + ".npz"
+
+
+def activation_from_name(name: object) -> Activation:
+    """The activation a file names: a registered name or ``relu(derivative_at_zero=d)``.
+
+    Raises
+    ------
+    ValueError
+        If the name is neither (unknown, or not a string).
+    """
+    if not isinstance(name, str):
+        raise ValueError(f"an activation must be named by a string, got {name!r}")
+    m = _RELU.match(name)
+    if m is None:
+        return get_activation(name)
+    try:
+        d0 = float(m.group(1))
+    except ValueError:
+        raise ValueError(f"unknown activation {name!r}") from None
+    return relu(d0)
+
+
+def _same_activation(act: Activation, ref: Activation) -> bool:
+    if (act.elementwise, act.hidden_ok) != (ref.elementwise, ref.hidden_ok):
+        return False
+    try:
+        with np.errstate(all="ignore"):
+            pairs = [(act.value(_PROBE), ref.value(_PROBE)), (act.derivative(_PROBE), ref.derivative(_PROBE))]
+        return all(
+            np.shape(a) == np.shape(b) and np.allclose(a, b, rtol=1e-12, atol=1e-300, equal_nan=True)
+            for a, b in pairs
+        )
+    except Exception:  # a custom function that fails on the probe is not the named one
+        return False
+
+
+def activation_name(act: Activation, where: str) -> str:
+    """``act.name`` when loading that name gives back the same function, else a ``TypeError``."""
+    try:
+        ref = activation_from_name(act.name)
+    except ValueError:
+        ref = None
+    if ref is None or (ref is not act and not _same_activation(act, ref)):
+        raise TypeError(
+            f"{where}: activation {act.name!r} cannot be saved: a file names its activations, and "
+            f"only the registered ones {sorted(ACTIVATIONS)} and relu(derivative_at_zero=d) can be "
+            "named (a custom Activation, or one that computes other values than the one of its name, "
+            "cannot)"
+        )
+    return act.name
+
+
+def loss_name(loss: Loss) -> str:
+    """``loss.name`` when it is the registered loss of that name, else a ``TypeError``."""
+    if LOSSES.get(loss.name) is not loss:
+        raise TypeError(
+            f"loss {loss.name!r} cannot be saved: a file names its loss, and only the registered "
+            f"losses {sorted(LOSSES)} can be named (a custom Loss cannot)"
+        )
+    return loss.name
+
+
+def _unit_id(i: object) -> int | str:
+    if type(i) not in (int, str):
+        raise TypeError(
+            f"unit id {i!r} ({type(i).__name__}) cannot be saved: a file keeps unit ids as JSON, "
+            "which gives back exactly only int and str ids; renumber the units with ints or strs"
+        )
+    return i  # type: ignore[return-value]
+
+
+def _savez(path: str | os.PathLike, config: dict, arrays: dict[str, np.ndarray]) -> None:
+    target = npz_path(path)
+    np.savez(target, config=np.array(json.dumps(config)), **arrays)
 
 
 def write_network(net: Any, path: str | os.PathLike) -> None:
-    """Write ``net`` (a checked :class:`~bplit.Network`) to ``path`` (``.npz``; NumPy adds the suffix if missing)."""
-    config = {"format_version": FORMAT_VERSION, **net.config()}
+    """Write ``net`` (a checked :class:`~bplit.Network`) to ``path`` (``.npz`` added when missing)."""
+    activation_name(net.hidden, "hidden layers")
+    activation_name(net.output, "output layer")
+    loss_name(net.loss_fn)
+    config = {"format_version": FORMAT_VERSION, "kind": "Network", **net.config()}
     arrays = {f"weights_{l}": w for l, w in enumerate(net.weights)}
     arrays.update({f"biases_{l}": b for l, b in enumerate(net.biases)})
-    np.savez(path, config=np.array(json.dumps(config)), **arrays)
+    _savez(path, config, arrays)
+
+
+def write_graph_network(g: Any, path: str | os.PathLike) -> None:
+    """Write the :class:`~bplit.GraphNetwork` ``g`` to ``path`` (``.npz`` added when missing).
+
+    Raises
+    ------
+    TypeError
+        For a unit id other than an int or a str, a custom activation or loss.
+    ValueError
+        If a parameter is NaN or infinite.
+    """
+    npz_path(path)  # a bad path fails before anything else is looked at
+    layers = [[_unit_id(i) for i in layer] for layer in g.layers]
+    rest = g.hidden_and_output
+    activations = [activation_name(g.f[i], f"unit {i!r}") for i in rest]
+    for name, arr in (("w", g.w.array), ("b", g.b.array)):
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"cannot save: the parameters {name} contain NaN or infinite values")
+    network = None
+    if g._network_config:  # made by GraphNetwork.from_network: what to_network gives back
+        hidden = get_activation(g._network_config["hidden"])
+        network = {"hidden": activation_name(hidden, "hidden layers"), "init": g._network_config["init"]}
+    config = {
+        "format_version": FORMAT_VERSION,
+        "kind": "GraphNetwork",
+        "layers": layers,
+        "upstream": [list(g.S[i]) for i in rest],
+        "activations": activations,
+        "loss": loss_name(g.loss_fn),
+        "reduction": g.reduction,
+        "init": g.init,
+        "dtype": g.dtype.name,
+        "network": network,
+    }
+    _savez(path, config, {"w": g.w.array, "b": g.b.array})
