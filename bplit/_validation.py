@@ -29,11 +29,18 @@ def guarded(method: _F) -> _F:
             with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
                 return method(self, *args, **kwargs)
         except FloatingPointError as err:
-            raise FloatingPointError(
+            history = getattr(err, "history", None)  # set by fit: the epochs that completed
+            if history:
+                kept = f"The parameters are those of epoch {len(history)}, the last that completed (see .history)."
+            else:
+                kept = "The network's parameters were not changed by this call."
+            new = FloatingPointError(
                 f"{method.__name__}: the computation left the range of {np.dtype(self.dtype)} ({err}); "
-                "inputs, targets or parameters are too large: scale the data or lower the learning rate. "
-                "The network's parameters were not changed by this call."
-            ) from None
+                f"inputs, targets or parameters are too large: scale the data or lower the learning rate. {kept}"
+            )
+            if history is not None:
+                new.history = history  # type: ignore[attr-defined]
+            raise new from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -94,6 +101,43 @@ def as_batch(name: str, value: object, width: int, dtype: np.dtype) -> Array:
     if out.dtype != arr.dtype and not all_finite(out):
         raise ValueError(f"{name} has values too large for the network's dtype {np.dtype(dtype)}")
     return out
+
+
+def as_targets(name: str, value: object, width: int, dtype: np.dtype, loss: Any) -> Array:
+    """Targets ``Y`` for ``loss`` as a C-contiguous ``(m, width)`` array of ``dtype``.
+
+    Real floating-point rows as :func:`as_batch`. A 1-D array is taken as class labels
+    when the loss can take them (``loss.from_labels``: integer labels for
+    ``cross_entropy``, 0/1 for ``binary_cross_entropy`` with one output); a 2-D integer
+    or boolean array as exact one-hot rows for such a loss. Otherwise an integer array
+    gets a ``TypeError`` that says what to pass instead.
+    """
+    if type(value) is np.ndarray and value.dtype == dtype and value.ndim == 2:
+        return as_batch(name, value, width, dtype)  # the common case first
+    arr = (
+        value
+        if isinstance(value, np.ndarray)
+        else np.asarray(value)
+        if isinstance(value, (list, tuple))
+        else None
+    )
+    if arr is None or arr.dtype.kind not in "biuf" or (arr.ndim == 2 and arr.dtype.kind == "f"):
+        return as_batch(name, value, width, dtype)
+    if loss.from_labels is not None:
+        if arr.ndim == 1:
+            if arr.shape[0] == 0:
+                raise ValueError(f"{name} must hold at least one label, got an empty array")
+            return loss.from_labels(name, arr, width, dtype)
+        if arr.ndim == 2 and arr.dtype.kind in "biu":
+            return as_batch(name, arr.astype(dtype), width, dtype)
+    if arr.dtype.kind in "biu" or arr.ndim == 1:
+        raise TypeError(
+            f"{name} must be a real floating-point array of shape (m, {width}) for loss {loss.name!r}, got a "
+            f"{arr.ndim}-D {arr.dtype} array of shape {arr.shape}: for regression pass "
+            f"{name}.astype(float).reshape(-1, {width}); class labels go with loss='cross_entropy' "
+            "(softmax output; integer labels or one-hot rows) or 'binary_cross_entropy' (one sigmoid output; 0/1)"
+        )
+    return as_batch(name, value, width, dtype)
 
 
 def positive_int(name: str, value: object) -> int:

@@ -49,6 +49,7 @@ from .graph_algorithms import GraphAlgorithms
 from .graph_convert import GraphConversions
 from .graph_structure import Edge, GraphGradients, GraphStructure, GraphTrace, NotAnEdgeError, ParamMap, Unit
 from .losses import REDUCTIONS, Loss, get_loss, sample_weight
+from .training import Trainable
 
 __all__ = [
     "GraphNetwork",
@@ -65,7 +66,7 @@ METHODS = ("vectorized", "loops")
 GRAPH_INITIALIZERS = ("nielsen", "he")
 
 
-class GraphNetwork(GraphStructure, GraphAlgorithms, GraphConversions):
+class GraphNetwork(GraphStructure, GraphAlgorithms, GraphConversions, Trainable):
     r"""A non-recurrent network of units on a directed acyclic graph (source 002).
 
     .. math::
@@ -218,17 +219,22 @@ class GraphNetwork(GraphStructure, GraphAlgorithms, GraphConversions):
         )
 
     # ------------------------------------------------------------------ data checks
-    def _check_x(self, X: object) -> Array:
+    def _check_params(self) -> None:
         for name, arr in (("w", self.w.array), ("b", self.b.array)):
-            if not np.all(np.isfinite(arr)):
+            if not V.all_finite(arr):
                 raise ValueError(f"the parameters {name} contain NaN or infinite values")
-        return V.as_batch("X", X, len(self.inputs), self.dtype)
 
-    def _check_xy(self, X: object, Y: object) -> tuple[Array, Array]:
-        X = self._check_x(X)
-        Y = V.as_batch("Y", Y, len(self.outputs), self.dtype)
+    def _check_x(self, X: object, name: str = "X") -> Array:
+        self._check_params()
+        return V.as_batch(name, X, len(self.inputs), self.dtype)
+
+    def _check_xy(self, X: object, Y: object, names: tuple[str, str] = ("X", "Y")) -> tuple[Array, Array]:
+        X = self._check_x(X, names[0])
+        Y = V.as_targets(names[1], Y, len(self.outputs), self.dtype, self.loss_fn)
         if Y.shape[0] != X.shape[0]:
-            raise ValueError(f"X and Y must have the same number of rows, got {X.shape[0]} and {Y.shape[0]}")
+            raise ValueError(
+                f"{names[0]} and {names[1]} must have the same number of rows, got {X.shape[0]} and {Y.shape[0]}"
+            )
         return X, Y
 
     @staticmethod
@@ -329,6 +335,20 @@ class GraphNetwork(GraphStructure, GraphAlgorithms, GraphConversions):
         P, dw, db = _vec.backward_arrays(self, x, y, self.loss_fn.grad_a(y[:, -k:], Y) * weight)
         return cost, P, dw, db
 
+    def _evaluate(self, X: Array, Y: Array) -> tuple[float, Array]:
+        """The batch loss and the outputs on checked arrays."""
+        trace = GraphTrace(self.units, *_vec.forward_arrays(self, X), len(self.outputs))
+        return self._batch_loss(trace, Y), trace.output
+
+    def _sgd_update(self, X: Array, Y: Array, eta: float) -> float:
+        """Eqs. (4)-(5) on checked arrays (:meth:`step` without its checks), atomic; returns the loss before."""
+        before, _, dw, db = self._vectorized(X, Y)
+        new_w = self.w.array - eta * dw  # both built before either is stored
+        new_b = self.b.array - eta * db
+        np.copyto(self.w.array, new_w)
+        np.copyto(self.b.array, new_b)
+        return before
+
     def _cost_and_gradients(self, X: Array, Y: Array) -> tuple[float, list[Array], list[Array]]:
         """The batch loss and its gradients on checked arrays, in the order of :meth:`_parameters`."""
         cost, _, dw, db = self._vectorized(X, Y)
@@ -353,12 +373,7 @@ class GraphNetwork(GraphStructure, GraphAlgorithms, GraphConversions):
         if self._check_method(method) == "loops":
             return self.train_nn(X, Y, eta)
         X, Y = self._check_xy(X, Y)
-        before, _, dw, db = self._vectorized(X, Y)
-        new_w = self.w.array - eta * dw  # both built before either is stored: atomic
-        new_b = self.b.array - eta * db
-        np.copyto(self.w.array, new_w)
-        np.copyto(self.b.array, new_b)
-        return before
+        return self._sgd_update(X, Y, eta)
 
 
 def graph_numerical_gradients(g: GraphNetwork, X: Array, Y: Array, eps: float = 1e-6) -> GraphGradients:

@@ -40,7 +40,7 @@ import numpy as np
 
 from .activations import Activation
 
-__all__ = ["Loss", "LOSSES", "REDUCTIONS", "get_loss", "sample_weight", "probability_rows"]
+__all__ = ["Loss", "LOSSES", "REDUCTIONS", "get_loss", "sample_weight", "probability_rows", "one_hot"]
 
 Array = np.ndarray
 REDUCTIONS = ("mean", "sum")
@@ -79,6 +79,64 @@ def _check_probability_rows(Y: Array) -> None:
         )
 
 
+def one_hot(labels: Array, n_classes: int, dtype: type | np.dtype = np.float64, name: str = "Y") -> Array:
+    r"""Class labels as one-hot rows: :math:`y_{sj} = 1` if ``labels[s] == j`` else 0.
+
+    Parameters
+    ----------
+    labels : ndarray of shape (m,)
+        Integers in ``[0, n_classes)``.
+    n_classes : int
+    dtype : numpy dtype
+    name : str
+        The argument's name in error messages.
+
+    Returns
+    -------
+    ndarray of shape (m, n_classes)
+    """
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or labels.dtype.kind not in "iu":
+        raise TypeError(
+            f"{name}: class labels must be a 1-D integer array, got {labels.dtype} of shape {labels.shape}"
+        )
+    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+        bad = labels[(labels < 0) | (labels >= n_classes)][0]
+        raise ValueError(
+            f"{name}: class labels must lie in [0, {n_classes}) (one per output unit), got {bad}"
+        )
+    out = np.zeros((labels.shape[0], n_classes), dtype)
+    out[np.arange(labels.shape[0]), labels] = 1
+    return out
+
+
+def _labels_one_hot(name: str, labels: Array, width: int, dtype: np.dtype) -> Array:
+    if labels.dtype.kind not in "iu":
+        raise TypeError(
+            f"{name}: 1-D targets for cross_entropy are class labels and must be integers, got dtype "
+            f"{labels.dtype}; pass labels.astype(int), or one-hot/probability rows of shape (m, {width})"
+        )
+    return one_hot(labels, width, dtype, name)
+
+
+def _labels_binary(name: str, labels: Array, width: int, dtype: np.dtype) -> Array:
+    if width != 1:
+        raise ValueError(
+            f"{name}: 1-D 0/1 labels need a single sigmoid output unit; this network has {width} "
+            f"outputs, so pass rows of shape (m, {width}) with entries in [0, 1]"
+        )
+    if labels.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{name}: binary labels must be 0/1 (integers, booleans or floats), got dtype {labels.dtype}"
+        )
+    values = labels.astype(dtype)
+    if not np.all((values == 0) | (values == 1)):
+        raise ValueError(
+            f"{name}: 1-D binary labels must be 0 or 1, got {labels[(values != 0) & (values != 1)][0]}"
+        )
+    return values.reshape(-1, 1)
+
+
 def _check_unit_interval(Y: Array) -> None:
     if np.minimum.reduce(Y, axis=None) < 0 or np.maximum.reduce(Y, axis=None) > 1:
         raise ValueError("binary_cross_entropy targets must lie in [0, 1]")
@@ -106,6 +164,11 @@ class Loss:
         ``check_targets(Y)`` raises ``ValueError`` for a target array ``Y`` of shape
         ``(m, n_out)`` that the loss cannot take (e.g. rows that are not probability
         vectors for the cross-entropy); the network calls it on every target batch.
+    from_labels : callable or None
+        ``from_labels(name, labels, n_out, dtype) -> ndarray of shape (m, n_out)``: the
+        target rows for a 1-D array of class labels (``None``: the loss takes no labels).
+    classification : bool
+        Whether the outputs are class probabilities (accuracy is then meaningful).
     """
 
     name: str
@@ -114,6 +177,8 @@ class Loss:
     output: str | None = None
     sum_fn: Callable[[Array, Array, Array], float] | None = None
     check_targets: Callable[[Array], None] | None = None
+    from_labels: Callable[[str, Array, int, np.dtype], Array] | None = None
+    classification: bool = False
 
     def total(self, z: Array, a: Array, y: Array) -> float:
         r""":math:`\sum_s C_s`, the per-sample costs summed over the batch, as a float."""
@@ -191,6 +256,8 @@ LOSSES: dict[str, Loss] = {
         output="softmax",
         sum_fn=lambda z, a, y: _cross_entropy(z, a, y, False),
         check_targets=_check_probability_rows,
+        from_labels=_labels_one_hot,
+        classification=True,
     ),
     "binary_cross_entropy": Loss(
         "binary_cross_entropy",
@@ -198,6 +265,8 @@ LOSSES: dict[str, Loss] = {
         None,
         output="sigmoid",
         check_targets=_check_unit_interval,
+        from_labels=_labels_binary,
+        classification=True,
     ),
 }
 

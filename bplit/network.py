@@ -29,7 +29,7 @@ derived, and checked against this file, in the book chapter "Nielsen's notation 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
@@ -39,7 +39,7 @@ from ._validation import guarded as _guarded
 from .activations import Activation, get_activation
 from .losses import REDUCTIONS, Loss, get_loss, sample_weight
 from .results import Gradients, Trace
-from .training import History, accuracy, sgd_epochs
+from .training import History, Trainable, accuracy, predicted_labels
 
 __all__ = ["Network", "Trace", "Gradients", "History", "INITIALIZERS", "accuracy", "bp3_bp4"]
 
@@ -94,7 +94,7 @@ class _Workspace:
         self.new_b = [np.empty(n, dtype) for n in sizes[1:]]  # new parameters, before they are stored
 
 
-class Network:
+class Network(Trainable):
     r"""A fully connected feed-forward network, batch-first.
 
     .. math::
@@ -243,7 +243,7 @@ class Network:
         """Validated parameters, inputs ``X`` and targets ``Y`` (including the loss's own target checks)."""
         self._check_params()
         X = V.as_batch(names[0], X, self.sizes[0], self.dtype)
-        Y = V.as_batch(names[1], Y, self.sizes[-1], self.dtype)
+        Y = V.as_targets(names[1], Y, self.sizes[-1], self.dtype, self.loss_fn)
         if Y.shape[0] != X.shape[0]:
             raise ValueError(
                 f"{names[0]} and {names[1]} must have the same number of rows, got {X.shape[0]} and {Y.shape[0]}"
@@ -291,9 +291,49 @@ class Network:
         """Output activations, ndarray of shape ``(m, sizes[-1])``."""
         return self.forward(X).a[-1]
 
+    def predict_proba(self, X: Array) -> Array:
+        """Class probabilities: the softmax or sigmoid outputs, ndarray of shape ``(m, sizes[-1])``.
+
+        With a softmax output each row sums to 1; with sigmoid outputs each entry is
+        the probability of its own class (one unit: of class 1).
+
+        Raises
+        ------
+        ValueError
+            If the output activation is neither softmax nor sigmoid.
+        """
+        if self.output.name not in ("softmax", "sigmoid"):
+            raise ValueError(
+                f"predict_proba needs a softmax or sigmoid output (probabilities), this network's output is "
+                f"{self.output.name!r}; use predict for its outputs"
+            )
+        return self.predict(X)
+
+    def classify(self, X: Array) -> Array:
+        """Class labels, ndarray of shape ``(m,)`` of integers.
+
+        The arg-max of each output row; for a single sigmoid output unit, 1 where the
+        output exceeds 0.5, else 0.
+
+        Raises
+        ------
+        ValueError
+            For a single output unit that is not a sigmoid (there is nothing to compare).
+        """
+        if self.sizes[-1] == 1 and self.output.name != "sigmoid":
+            raise ValueError(
+                f"classify with one output unit needs a sigmoid output (thresholded at 0.5), got {self.output.name!r}"
+            )
+        return predicted_labels(self.predict(X))
+
     def _cost(self, trace: Trace, Y: Array) -> float:
         r"""The batch cost :math:`C = \omega\sum_s C_s`."""
         return self.loss_fn.total(trace.z[-1], trace.a[-1], Y) * sample_weight(self.reduction, Y.shape[0])
+
+    def _evaluate(self, X: Array, Y: Array) -> tuple[float, Array]:
+        """The batch cost and the outputs on checked arrays."""
+        trace = self._forward(X)
+        return self._cost(trace, Y), trace.a[-1]
 
     @_guarded
     def loss(self, X: Array, Y: Array) -> float:
@@ -399,57 +439,10 @@ class Network:
         self._update(trace, Y, eta, ws)
         return cost
 
-    @_guarded
-    def fit(
-        self,
-        X: Array,
-        Y: Array,
-        epochs: int,
-        batch_size: int,
-        learning_rate: float,
-        seed: int | np.random.Generator = 0,
-        validation_data: tuple[Array, Array] | None = None,
-        progress: bool = False,
-        callback: Callable[[int, Network], None] | None = None,
-    ) -> History:
-        r"""Mini-batch stochastic gradient descent, reshuffled every epoch.
-
-        Parameters
-        ----------
-        X : ndarray of shape (n, sizes[0])
-        Y : ndarray of shape (n, sizes[-1])
-        epochs, batch_size : int
-            Positive; the last mini-batch of an epoch may be smaller.
-        learning_rate : float
-            Positive step size :math:`\eta`, applied to the batch cost (mean by default).
-        seed : int or numpy.random.Generator
-            Seeds the shuffling.
-        validation_data : (X_val, Y_val), optional
-            Evaluated after each epoch into ``history.val_loss`` and ``history.val_accuracy``.
-        progress : bool
-            Show a tqdm progress bar over epochs.
-        callback : callable, optional
-            ``callback(epoch, net)`` after each epoch (epochs count from 1), e.g. to
-            record gradient norms.
-
-        Returns
-        -------
-        History
-            A list of per-epoch training losses (on the whole training set).
-
-        If anything fails part-way (an overflow, an exception in ``callback``, an
-        interrupt), the parameters are put back as they were before the call.
-        """
-        epochs = V.positive_int("epochs", epochs)
-        batch_size = V.positive_int("batch_size", batch_size)
-        eta = V.positive_float("learning_rate", learning_rate)
-        X, Y = self._check_xy(X, Y)
-        validation = None
-        if validation_data is not None:
-            if not isinstance(validation_data, tuple) or len(validation_data) != 2:
-                raise ValueError("validation_data must be a tuple (X_val, Y_val)")
-            validation = self._check_xy(*validation_data, names=("X_val", "Y_val"))
-        return sgd_epochs(self, X, Y, epochs, batch_size, eta, seed, validation, progress, callback)
+    def _sgd_update(self, X: Array, Y: Array, eta: float) -> None:
+        """One step of gradient descent on checked arrays (:meth:`step` without its checks)."""
+        ws = self._workspace(X.shape[0])
+        self._update(self._forward(X, ws), Y, eta, ws)
 
     # ------------------------------------------------------------------ utilities
     def copy(self) -> Network:

@@ -227,17 +227,26 @@ def test_bad_training_arguments(kwargs, match):
     assert _unchanged(net, snap)
 
 
-def test_failed_fit_part_way_restores_parameters():
+def test_failed_fit_part_way_keeps_the_completed_epochs():
     net = bplit.Network(SIZES)
-    snap = _snapshot(net)
+    one_epoch = net.copy()
+    first = one_epoch.fit(GOOD_X, GOOD_Y, epochs=1, batch_size=2, learning_rate=0.1)
 
     def boom(epoch, n):
         if epoch == 2:
             raise RuntimeError("stop")
 
-    with pytest.raises(RuntimeError, match="stop"):
+    with pytest.raises(RuntimeError, match="stop") as info:
         net.fit(GOOD_X, GOOD_Y, epochs=3, batch_size=2, learning_rate=0.1, callback=boom)
-    assert _unchanged(net, snap)
+    assert _unchanged(net, _snapshot(one_epoch))  # the end of epoch 1, not of the failed epoch 2
+    assert list(info.value.history) == list(first)
+    failing_first = bplit.Network(SIZES)
+    snap = _snapshot(failing_first)
+    with pytest.raises(ZeroDivisionError) as info:
+        failing_first.fit(
+            GOOD_X, GOOD_Y, epochs=3, batch_size=2, learning_rate=0.1, callback=lambda e, n: 1 / 0
+        )
+    assert _unchanged(failing_first, snap) and list(info.value.history) == []
 
 
 def test_overflowing_step_is_refused_and_changes_nothing():
