@@ -1,0 +1,397 @@
+r"""Optimizers: gradient descent with momentum (plain or Nesterov), Adam, and L2 weight decay.
+
+Each optimizer turns the batch gradients of a network into one update of its
+parameters. With :math:`g = \partial C/\partial\theta` (plus :math:`\lambda w` on the
+weights when ``weight_decay`` :math:`=\lambda > 0`, see below) and :math:`\eta` the
+learning rate:
+
+.. math::
+    \textbf{SGD:}\quad v_t = \mu\, v_{t-1} - \eta\, g_t, \qquad
+    \theta_t = \theta_{t-1} + \begin{cases} v_t & \text{(momentum)} \\
+    \mu\, v_t - \eta\, g_t & \text{(Nesterov)}\end{cases}, \qquad v_0 = 0;
+
+.. math::
+    \textbf{Adam:}\quad m_t = \beta_1 m_{t-1} + (1-\beta_1)\, g_t, \quad
+    v_t = \beta_2 v_{t-1} + (1-\beta_2)\, g_t^2, \quad
+    \eta_t = \eta\,\frac{\sqrt{1-\beta_2^t}}{1-\beta_1^t}, \quad
+    \theta_t = \theta_{t-1} - \eta_t\,\frac{m_t}{\sqrt{v_t} + \epsilon}.
+
+With :math:`\mu = 0` SGD is plain gradient descent, :math:`\theta \leftarrow \theta -
+\eta g`. The velocity :math:`v` carries the learning rate, so for a constant
+:math:`\eta` it is the discounted sum :math:`v_t = -\eta\sum_{k\le t}\mu^{t-k} g_k`; a
+schedule changes only the new term (PyTorch's ``SGD`` keeps :math:`\eta` outside the
+velocity instead; the two agree for a constant :math:`\eta`).
+
+**Adam's** :math:`\epsilon`. The form above is the one Kingma & Ba give for efficiency
+(section 2 of the paper) and scikit-learn implements. Their Algorithm 1 (and PyTorch)
+divides the bias-corrected moments, :math:`\hat m_t/(\sqrt{\hat v_t} + \hat\epsilon)`
+with :math:`\hat m_t = m_t/(1-\beta_1^t)`, :math:`\hat v_t = v_t/(1-\beta_2^t)`; that is
+the same update with :math:`\hat\epsilon = \epsilon/\sqrt{1-\beta_2^t}`. The two differ
+only while :math:`\sqrt{v_t}` is comparable to :math:`\epsilon`. bplit follows
+scikit-learn so that its trajectories equal scikit-learn's to rounding.
+
+**Weight decay** :math:`\lambda` (L2 regularisation, not the decoupled "AdamW" decay)
+adds :math:`\frac{\lambda}{2}\sum w^2` over the weights (not the biases) to the batch
+cost, so :math:`\lambda w` to each weight gradient; for plain SGD the step is
+:math:`w \leftarrow (1-\eta\lambda)\,w - \eta\,\partial C/\partial w`. ``step`` returns
+the batch cost including that term; ``fit``'s history records :math:`C` without it.
+
+Mapping to scikit-learn's ``MLPClassifier`` / ``MLPRegressor``
+-------------------------------------------------------------
+* ``SGD(eta, momentum=mu, nesterov=nest)`` is ``solver="sgd", learning_rate="constant",
+  learning_rate_init=eta, momentum=mu, nesterovs_momentum=nest``. scikit-learn's
+  defaults are ``momentum=0.9, nesterovs_momentum=True``: its plain SGD needs
+  ``momentum=0``. ``Adam(eta, beta1, beta2, eps)`` is ``solver="adam"`` with
+  ``learning_rate_init, beta_1, beta_2, epsilon``.
+* ``alpha``: scikit-learn adds :math:`\frac{\alpha}{2}\sum w^2 / m` to the mean cost of
+  a batch of :math:`m` samples, so ``weight_decay = alpha / batch_size`` with bplit's
+  ``reduction="mean"``. A smaller last batch (``batch_size`` not dividing ``n``) gets
+  ``alpha / m`` there, a constant ``weight_decay`` does not: equal trajectories need
+  ``batch_size`` to divide ``n``.
+* Networks: ``coefs_[l]`` is ``weights[l].T`` and ``intercepts_[l]`` is ``biases[l]``;
+  ``activation="logistic"`` is ``hidden="sigmoid"`` (``"relu"``, ``"tanh"``,
+  ``"identity"`` keep their names). ``MLPClassifier`` with more than two classes is
+  ``output="softmax", loss="cross_entropy"``, with two classes ``output="sigmoid",
+  loss="binary_cross_entropy"`` (one output unit); ``MLPRegressor`` is
+  ``output="identity", loss="half_sse"``: its updates follow the gradient of
+  :math:`\frac1m\sum_s \frac12\lVert a_s - y_s\rVert^2` (the loss it reports,
+  ``loss_``, is that divided by the number of outputs). All with ``reduction="mean"``.
+
+Derived with SymPy, and checked against this module, in the book chapter "Optimizers:
+momentum, Adam and weight decay" (book/optimizers.ipynb).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import numbers
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from . import _validation as V
+
+__all__ = ["Optimizer", "SGD", "Adam"]
+
+Array = np.ndarray
+Rate = float | Callable[[int], float]
+_NETWORK_METHODS = ("_check_xy", "_parameters", "_cost_and_gradients")
+
+
+def _guard() -> np.errstate:
+    return np.errstate(over="raise", invalid="raise", divide="raise", under="ignore")
+
+
+def _check_network(net: object) -> None:
+    if not hasattr(net, "dtype") or not all(callable(getattr(net, n, None)) for n in _NETWORK_METHODS):
+        raise TypeError(
+            "net must be a bplit.Network or bplit.GraphNetwork (an object with dtype, _check_xy, "
+            f"_parameters and _cost_and_gradients), got {type(net).__name__}; call opt.step(net, X, Y)"
+        )
+
+
+def _in_range(name: str, value: object, low: float, high: float, high_ok: bool) -> float:
+    """``value`` as a float in ``[low, high)`` (``[low, high]`` when ``high_ok``)."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or not (low <= value and (value <= high if high_ok else value < high)):
+        interval = f"[{low}, {high}{']' if high_ok else ')'}"
+        raise ValueError(f"{name} must be a number in {interval}, got {value!r}")
+    return float(value)
+
+
+class Optimizer:
+    r"""Base class: learning rate (or schedule), weight decay, and state per network.
+
+    A subclass provides ``_new_state(params)`` (the state before the first step, or
+    ``None`` when it keeps none) and ``_update(params, grads, state, eta)``, which
+    returns the new parameters and the new state as *new* arrays, leaving its
+    arguments untouched; :meth:`_apply` stores them only when every value is finite.
+
+    Parameters
+    ----------
+    learning_rate : float or callable
+        :math:`\eta > 0`, or a schedule ``epoch -> eta`` evaluated at :attr:`epoch`
+        (epochs count from 1).
+    weight_decay : float
+        :math:`\lambda \ge 0`: adds :math:`\frac{\lambda}{2}\sum w^2` over the weights
+        (not the biases) to the batch cost.
+
+    Attributes
+    ----------
+    epoch : int
+        The epoch the schedule is evaluated at (default 1); ``fit`` sets it at the
+        start of every epoch, a loop calling :meth:`step` may set it.
+    """
+
+    _state_keys: tuple[str, ...] = ()
+
+    def __init__(self, learning_rate: Rate, weight_decay: float = 0.0) -> None:
+        self.learning_rate = learning_rate
+        self.weight_decay = _in_range("weight_decay", weight_decay, 0.0, math.inf, False)
+        self.epoch = 1
+        self._states: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    @property
+    def learning_rate(self) -> Rate:
+        """The learning rate :math:`\\eta`: a positive float or a callable ``epoch -> float``."""
+        return self._learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value: Rate) -> None:
+        self._learning_rate = value if callable(value) else V.positive_float("learning_rate", value)
+
+    @property
+    def epoch(self) -> int:
+        return self._epoch
+
+    @epoch.setter
+    def epoch(self, value: int) -> None:
+        self._epoch = V.positive_int("epoch", value)
+
+    def learning_rate_at(self, epoch: int | None = None) -> float:
+        """The learning rate of ``epoch`` (default :attr:`epoch`), checked positive and finite.
+
+        Raises
+        ------
+        ValueError
+            If the schedule returns anything but a positive finite number, naming the epoch.
+        """
+        epoch = self.epoch if epoch is None else V.positive_int("epoch", epoch)
+        if not callable(self._learning_rate):
+            return self._learning_rate
+        value = self._learning_rate(epoch)
+        try:
+            return V.positive_float("learning_rate", value)
+        except ValueError:
+            raise ValueError(
+                f"the learning-rate schedule returned {value!r} at epoch {epoch}; "
+                "it must return a positive finite number for every epoch (from 1)"
+            ) from None
+
+    # ------------------------------------------------------------------ one update
+    def step(self, net: Any, X: Any, Y: Any) -> float:
+        r"""One update of ``net``'s parameters on the batch ``(X, Y)``.
+
+        Parameters
+        ----------
+        net : bplit.Network or bplit.GraphNetwork
+        X : ndarray of shape (m, n_in)
+        Y : ndarray of shape (m, n_out), or (m,) class labels (as for ``net.loss``)
+
+        Returns
+        -------
+        float
+            The batch cost *before* the update, :math:`C + \frac{\lambda}{2}\sum w^2`.
+
+        Raises
+        ------
+        TypeError
+            If ``net`` is not a network.
+        FloatingPointError
+            If a value would overflow or is not finite. A failed step changes
+            neither the network nor the optimizer's state.
+        """
+        _check_network(net)
+        try:
+            with _guard():
+                X, Y = net._check_xy(X, Y)
+                return self._apply(net, X, Y)
+        except FloatingPointError as err:
+            raise FloatingPointError(
+                f"{type(self).__name__}.step: the computation left the range of {np.dtype(net.dtype)} ({err}); "
+                "inputs, targets, parameters or the learning rate are too large. The network's parameters "
+                "and the optimizer's state were not changed by this call."
+            ) from None
+
+    def _apply(self, net: Any, X: Array, Y: Array) -> float:
+        """:meth:`step` on arrays already checked by ``net._check_xy``: the update, atomic."""
+        eta = self.learning_rate_at()
+        with _guard():
+            cost, gw, gb = net._cost_and_gradients(X, Y)
+            weights, biases = net._parameters()
+            lam = self.weight_decay
+            if lam > 0:
+                cost = cost + 0.5 * lam * sum(float(np.vdot(w, w)) for w in weights)
+                for g, w in zip(gw, weights):
+                    g += lam * w  # fresh arrays: the contract lets us overwrite them
+            params = [*weights, *biases]
+            state = self._states.get(net)
+            if state is None:
+                state = self._new_state(params)
+            new_params, new_state = self._update(params, [*gw, *gb], state, eta)
+            arrays = [*new_params, *self._state_arrays(new_state)]
+            if not (math.isfinite(cost) and all(V.all_finite(a) for a in arrays)):
+                raise FloatingPointError("the update gave values that are not finite")
+        for p, new in zip(params, new_params):  # store: cannot fail
+            np.copyto(p, new)
+        if new_state is not None:
+            self._states[net] = new_state
+        return float(cost)
+
+    # ------------------------------------------------------------------ state
+    def _state_arrays(self, state: dict | None) -> list[Array]:
+        return [] if state is None else [a for key in self._state_keys for a in state[key]]
+
+    def _get_state(self, net: Any) -> dict | None:
+        """A deep copy of the state kept for ``net``, or ``None`` when there is none yet."""
+        return copy.deepcopy(self._states.get(net))
+
+    def _set_state(self, net: Any, state: dict | None) -> None:
+        """Replace the state kept for ``net`` by a copy of ``state`` (``None`` forgets it)."""
+        _check_network(net)
+        if state is None:
+            self._states.pop(net, None)
+            return
+        params = [p for group in net._parameters() for p in group]
+        if not isinstance(state, dict) or set(state) != {"step", *self._state_keys}:
+            raise ValueError(f"{type(self).__name__}: not a state of this optimizer: {state!r:.80}")
+        for key in self._state_keys:
+            arrays = state[key]
+            if len(arrays) != len(params) or any(
+                not isinstance(a, np.ndarray) or a.shape != p.shape or a.dtype != p.dtype
+                for a, p in zip(arrays, params)
+            ):
+                raise ValueError(
+                    f"{type(self).__name__}: state {key!r} does not match the network's parameters"
+                )
+        self._states[net] = copy.deepcopy(state)
+
+    def reset(self, net: Any = None) -> None:
+        """Forget the state kept for ``net`` (velocity, moments, step count), or for every network."""
+        if net is None:
+            self._states.clear()
+        else:
+            self._states.pop(net, None)
+
+
+class SGD(Optimizer):
+    r"""Stochastic gradient descent, with optional momentum (plain or Nesterov) and weight decay.
+
+    .. math::
+        v_t = \mu\, v_{t-1} - \eta\, g_t, \qquad
+        \theta_t = \theta_{t-1} + v_t \quad\text{or, Nesterov,}\quad
+        \theta_t = \theta_{t-1} + \mu\, v_t - \eta\, g_t
+
+    with :math:`v_0 = 0` and :math:`g_t = \partial C/\partial\theta` (plus
+    :math:`\lambda w` on the weights), scikit-learn's ``SGDOptimizer`` exactly. With
+    :math:`\mu = 0` it is :math:`\theta \leftarrow \theta - \eta g` and keeps no state.
+
+    Parameters
+    ----------
+    learning_rate : float or callable
+        :math:`\eta > 0`, or a schedule ``epoch -> eta`` (epochs from 1).
+    momentum : float
+        :math:`\mu \in [0, 1)`.
+    nesterov : bool
+        Nesterov's momentum (the look-ahead form above).
+    weight_decay : float
+        :math:`\lambda \ge 0`.
+
+    Examples
+    --------
+    >>> import numpy as np, bplit
+    >>> from bplit.optim import SGD
+    >>> net = bplit.Network([2, 3, 1], seed=0)
+    >>> opt = SGD(0.5, momentum=0.9)
+    >>> X, Y = np.ones((4, 2)), np.zeros((4, 1))
+    >>> opt.step(net, X, Y) > opt.step(net, X, Y)
+    True
+    """
+
+    _state_keys = ("velocity",)
+
+    def __init__(
+        self, learning_rate: Rate, momentum: float = 0.0, nesterov: bool = False, weight_decay: float = 0.0
+    ) -> None:
+        super().__init__(learning_rate, weight_decay)
+        self.momentum = _in_range("momentum", momentum, 0.0, 1.0, False)
+        if not isinstance(nesterov, (bool, np.bool_)):
+            raise ValueError(f"nesterov must be True or False, got {nesterov!r}")
+        self.nesterov = bool(nesterov)
+
+    def _new_state(self, params: list[Array]) -> dict | None:
+        if self.momentum == 0:
+            return None
+        return {"step": 0, "velocity": [np.zeros_like(p) for p in params]}
+
+    def _update(
+        self, params: list[Array], grads: list[Array], state: dict | None, eta: float
+    ) -> tuple[list[Array], dict | None]:
+        if state is None:  # mu = 0: theta - eta g
+            return [p - eta * g for p, g in zip(params, grads)], None
+        mu = self.momentum
+        velocity = [mu * v - eta * g for v, g in zip(state["velocity"], grads)]
+        updates = [mu * v - eta * g for v, g in zip(velocity, grads)] if self.nesterov else velocity
+        return [p + u for p, u in zip(params, updates)], {"step": state["step"] + 1, "velocity": velocity}
+
+    def __repr__(self) -> str:
+        return (
+            f"SGD(learning_rate={self.learning_rate!r}, momentum={self.momentum}, "
+            f"nesterov={self.nesterov}, weight_decay={self.weight_decay})"
+        )
+
+
+class Adam(Optimizer):
+    r"""Adam (Kingma & Ba), in the form scikit-learn's ``AdamOptimizer`` computes.
+
+    .. math::
+        m_t = \beta_1 m_{t-1} + (1-\beta_1)\, g_t, \qquad
+        v_t = \beta_2 v_{t-1} + (1-\beta_2)\, g_t^2, \qquad
+        \theta_t = \theta_{t-1} - \eta\,\frac{\sqrt{1-\beta_2^t}}{1-\beta_1^t}\,
+        \frac{m_t}{\sqrt{v_t} + \epsilon}
+
+    with :math:`m_0 = v_0 = 0` and :math:`t` the step count per network. This is
+    :math:`\theta_t = \theta_{t-1} - \eta\,\hat m_t / (\sqrt{\hat v_t} + \hat\epsilon)` with
+    the bias-corrected :math:`\hat m_t = m_t/(1-\beta_1^t)`,
+    :math:`\hat v_t = v_t/(1-\beta_2^t)` and :math:`\hat\epsilon = \epsilon/\sqrt{1-\beta_2^t}`
+    (Kingma & Ba's Algorithm 1, and PyTorch, use :math:`\epsilon` there instead).
+
+    Parameters
+    ----------
+    learning_rate : float or callable
+        :math:`\eta > 0` (default 0.001), or a schedule ``epoch -> eta``.
+    beta1, beta2 : float
+        Decay rates of the moment estimates, in :math:`[0, 1)`.
+    eps : float
+        :math:`\epsilon > 0`.
+    weight_decay : float
+        :math:`\lambda \ge 0`: L2 regularisation, added to the gradient before the moments.
+    """
+
+    _state_keys = ("m", "v")
+
+    def __init__(
+        self,
+        learning_rate: Rate = 0.001,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(learning_rate, weight_decay)
+        self.beta1 = _in_range("beta1", beta1, 0.0, 1.0, False)
+        self.beta2 = _in_range("beta2", beta2, 0.0, 1.0, False)
+        self.eps = V.positive_float("eps", eps)
+
+    def _new_state(self, params: list[Array]) -> dict:
+        return {"step": 0, "m": [np.zeros_like(p) for p in params], "v": [np.zeros_like(p) for p in params]}
+
+    def _update(
+        self, params: list[Array], grads: list[Array], state: dict | None, eta: float
+    ) -> tuple[list[Array], dict]:
+        assert state is not None
+        b1, b2, t = self.beta1, self.beta2, state["step"] + 1
+        m = [b1 * m + (1 - b1) * g for m, g in zip(state["m"], grads)]
+        v = [b2 * v + (1 - b2) * (g * g) for v, g in zip(state["v"], grads)]
+        eta_t = float(eta * math.sqrt(1 - b2**t) / (1 - b1**t))  # a Python float keeps float32 arrays float32
+        new = [p + -eta_t * mt / (np.sqrt(vt) + self.eps) for p, mt, vt in zip(params, m, v)]
+        return new, {"step": t, "m": m, "v": v}
+
+    def __repr__(self) -> str:
+        return (
+            f"Adam(learning_rate={self.learning_rate!r}, beta1={self.beta1}, beta2={self.beta2}, "
+            f"eps={self.eps}, weight_decay={self.weight_decay})"
+        )
