@@ -5,6 +5,7 @@ book derives its formulas with SymPy and compares them with what this package
 computes.
 """
 
+from ._validation import DtypeError
 from .activations import ACTIVATIONS, Activation, get_activation, log_softmax, relu, sigmoid, softmax
 from .gradcheck import gradcheck, numerical_gradients, relative_error
 from .graph import GraphGradients, GraphNetwork, GraphTrace, graph_gradcheck, graph_numerical_gradients
@@ -22,6 +23,7 @@ __all__ = [
     "LOSSES",
     "REDUCTIONS",
     "Activation",
+    "DtypeError",
     "Gradients",
     "GraphGradients",
     "GraphNetwork",

@@ -14,6 +14,14 @@ Array = np.ndarray
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
+class DtypeError(TypeError, ValueError):
+    """An array whose dtype bplit cannot take (e.g. integers where real floats are needed).
+
+    One error type for this one mistake, everywhere (the core and the notation views);
+    it is both a ``TypeError`` and a ``ValueError``, so code catching either keeps working.
+    """
+
+
 def guarded(method: _F) -> _F:
     """Run ``method`` with floating-point overflow and invalid operations raising.
 
@@ -65,7 +73,7 @@ def as_batch(name: str, value: object, width: int, dtype: np.dtype) -> Array:
 
     Accepts real floating-point arrays (float16/32/64, or nested lists of floats);
     they are converted to ``dtype``.  Rejects other dtypes (integer, boolean, complex,
-    object, strings: ``TypeError``), other shapes, ragged lists, empty batches and
+    object, strings: :class:`DtypeError`, a ``TypeError``), other shapes, ragged lists, empty batches and
     non-finite entries (``ValueError``), each with a message naming the expected form.
     """
     if (
@@ -86,7 +94,7 @@ def as_batch(name: str, value: object, width: int, dtype: np.dtype) -> Array:
             f"{name} must be a 2-D array of shape (m, {width}); could not read it: {err}"
         ) from None
     if arr.dtype.kind != "f":
-        raise TypeError(
+        raise DtypeError(
             f"{name} must be a real floating-point array of shape (m, {width}), got dtype {arr.dtype}; "
             f"convert it with {name}.astype(float)"
         )
@@ -110,7 +118,7 @@ def as_targets(name: str, value: object, width: int, dtype: np.dtype, loss: Any)
     when the loss can take them (``loss.from_labels``: integer labels for
     ``cross_entropy``, 0/1 for ``binary_cross_entropy`` with one output); a 2-D integer
     or boolean array as exact one-hot rows for such a loss. Otherwise an integer array
-    gets a ``TypeError`` that says what to pass instead.
+    gets a :class:`DtypeError` (a ``TypeError``) that says what to pass instead.
     """
     if type(value) is np.ndarray and value.dtype == dtype and value.ndim == 2:
         return as_batch(name, value, width, dtype)  # the common case first
@@ -131,7 +139,7 @@ def as_targets(name: str, value: object, width: int, dtype: np.dtype, loss: Any)
         if arr.ndim == 2 and arr.dtype.kind in "biu":
             return as_batch(name, arr.astype(dtype), width, dtype)
     if arr.dtype.kind in "biu" or arr.ndim == 1:
-        raise TypeError(
+        raise DtypeError(
             f"{name} must be a real floating-point array of shape (m, {width}) for loss {loss.name!r}, got a "
             f"{arr.ndim}-D {arr.dtype} array of shape {arr.shape}: for regression pass "
             f"{name}.astype(float).reshape(-1, {width}); class labels go with loss='cross_entropy' "

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._validation import DtypeError
 from .activations import Activation
 
 __all__ = ["Loss", "LOSSES", "REDUCTIONS", "get_loss", "sample_weight", "probability_rows", "one_hot"]
@@ -97,7 +98,7 @@ def one_hot(labels: Array, n_classes: int, dtype: type | np.dtype = np.float64, 
     """
     labels = np.asarray(labels)
     if labels.ndim != 1 or labels.dtype.kind not in "iu":
-        raise TypeError(
+        raise DtypeError(
             f"{name}: class labels must be a 1-D integer array, got {labels.dtype} of shape {labels.shape}"
         )
     if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
@@ -112,7 +113,7 @@ def one_hot(labels: Array, n_classes: int, dtype: type | np.dtype = np.float64, 
 
 def _labels_one_hot(name: str, labels: Array, width: int, dtype: np.dtype) -> Array:
     if labels.dtype.kind not in "iu":
-        raise TypeError(
+        raise DtypeError(
             f"{name}: 1-D targets for cross_entropy are class labels and must be integers, got dtype "
             f"{labels.dtype}; pass labels.astype(int), or one-hot/probability rows of shape (m, {width})"
         )
@@ -126,7 +127,7 @@ def _labels_binary(name: str, labels: Array, width: int, dtype: np.dtype) -> Arr
             f"outputs, so pass rows of shape (m, {width}) with entries in [0, 1]"
         )
     if labels.dtype.kind not in "biuf":
-        raise TypeError(
+        raise DtypeError(
             f"{name}: binary labels must be 0/1 (integers, booleans or floats), got dtype {labels.dtype}"
         )
     values = labels.astype(dtype)

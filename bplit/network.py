@@ -282,9 +282,11 @@ class Network(Trainable):
         Returns
         -------
         Trace
-            ``.z`` (weighted inputs per layer) and ``.a`` (activations, ``a[0] = X``).
+            ``.z`` (weighted inputs per layer) and ``.a`` (activations, ``a[0] = X``),
+            C-contiguous arrays of shape ``(m, sizes[l])``.
         """
-        return self._forward(self._check_x(X))
+        trace = self._forward(self._check_x(X))
+        return Trace([np.ascontiguousarray(z) for z in trace.z], [np.ascontiguousarray(a) for a in trace.a])
 
     @_guarded
     def predict(self, X: Array) -> Array:

@@ -347,3 +347,11 @@ def test_fit_is_a_sequence_of_steps():
             b.step(X[perm[s : s + 4]], Y[perm[s : s + 4]], 0.2)
     for p, q in zip(a.weights + a.biases, b.weights + b.biases):
         np.testing.assert_array_equal(p, q)
+
+
+def test_forward_returns_c_contiguous_rows_as_before_issue_12():
+    net = bplit.Network([4, 5, 3], output="softmax", loss="cross_entropy", seed=0)
+    X = np.random.default_rng(0).random((6, 4))
+    trace = net.forward(X)
+    assert all(z.flags.c_contiguous for z in trace.z) and all(a.flags.c_contiguous for a in trace.a)
+    assert net.predict(X).flags.c_contiguous

@@ -338,3 +338,19 @@ def test_nielsen_backprop_deltas_are_bp1_bp2_written_out(seed: int) -> None:
     for l in (2, 3, 4):
         np.testing.assert_allclose(delta[l], expected[l], rtol=1e-12, atol=1e-15)
         np.testing.assert_allclose(nabla_b[l], expected[l], rtol=1e-12, atol=1e-15)
+
+
+def test_a_wrong_dtype_is_one_error_everywhere_both_a_type_and_a_value_error():
+    from bplit.notation import nielsen
+
+    net = bplit.Network([3, 4, 2], seed=0)
+    x_int = np.ones((3, 1), dtype=int)
+    calls = [
+        lambda: nielsen.feedforward(net, x_int),  # raised TypeError before issue 12
+        lambda: column.a(net, x_int, 2),  # raised ValueError before issue 12
+        lambda: net.forward(x_int.T),  # the core: TypeError
+    ]
+    for call in calls:
+        with pytest.raises(bplit.DtypeError, match="real floating-point") as info:
+            call()
+        assert isinstance(info.value, TypeError) and isinstance(info.value, ValueError)

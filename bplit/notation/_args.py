@@ -2,13 +2,16 @@
 
 Every mistake in a view's arguments raises ``ValueError`` with a message naming what
 was expected: a network that is not a :class:`bplit.Network`, a layer number outside
-the source's range, an array that is not real floating-point or has the wrong shape.
+the source's range, an array of the wrong shape; an array that is not real
+floating-point raises :class:`bplit.DtypeError` (a ``TypeError`` and a ``ValueError``),
+as the core does.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .._validation import DtypeError
 from ..losses import sample_weight
 from ..network import Gradients, Network
 
@@ -37,7 +40,7 @@ def real(name: str, v: object, what: str = "array") -> Array:
     """``v`` as an array of a real floating-point dtype."""
     arr = np.asarray(v)
     if arr.dtype.kind != "f":
-        raise ValueError(f"{name} must be a real floating-point {what}, got dtype {arr.dtype}")
+        raise DtypeError(f"{name} must be a real floating-point {what}, got dtype {arr.dtype}")
     return arr
 
 
