@@ -5,6 +5,7 @@ book derives its formulas with SymPy and compares them with what this package
 computes.
 """
 
+from . import optim
 from ._validation import DtypeError
 from .activations import ACTIVATIONS, Activation, get_activation, log_softmax, relu, sigmoid, softmax
 from .gradcheck import gradcheck, numerical_gradients, relative_error
@@ -41,6 +42,7 @@ __all__ = [
     "graph_numerical_gradients",
     "log_softmax",
     "numerical_gradients",
+    "optim",
     "relative_error",
     "relu",
     "save",
