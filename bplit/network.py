@@ -129,11 +129,15 @@ class Network(Trainable):
     Accepted data: ``X`` and ``Y`` are real floating-point arrays (float16, float32 or
     float64, or nested lists of floats) of shape ``(m, sizes[0])`` and
     ``(m, sizes[-1])`` with ``m >= 1`` and finite entries; they are converted to the
-    network's dtype. Integer, boolean, complex, object and string arrays raise
-    ``TypeError``; wrong shapes, empty batches, NaN or inf, and targets the loss cannot
-    take (its ``check_targets``) raise ``ValueError``; a computation that would
-    overflow raises ``FloatingPointError``. A call that raises leaves the parameters
-    unchanged. ``step`` and ``fit`` update ``weights[l]`` and ``biases[l]`` in place.
+    network's dtype. For ``cross_entropy``, ``Y`` may also be a 1-D array of integer
+    class labels (or integer one-hot rows); for ``binary_cross_entropy`` with one
+    output, a 1-D array of 0/1. Other integer, boolean, complex, object and string
+    arrays raise :class:`bplit.DtypeError` (a ``TypeError``); wrong shapes, empty
+    batches, NaN or inf, and targets the loss cannot take (its ``check_targets``)
+    raise ``ValueError``; a computation that would overflow raises
+    ``FloatingPointError``. A call that raises leaves the parameters unchanged, except
+    ``fit``, which keeps the epochs that completed (see :meth:`fit`). ``step`` and
+    ``fit`` update ``weights[l]`` and ``biases[l]`` in place.
 
     Examples
     --------
