@@ -69,3 +69,13 @@ def test_float64_default_unchanged():
         bplit.numerical_gradients(net, X, Y, dtype=np.float64).flat(),
     )
     assert bplit.gradcheck(net, X, Y) < 1e-7
+
+
+def test_float32_gradcheck_takes_integer_labels_like_one_hot_rows():
+    net, X, Y = _problem("tanh", "softmax", "cross_entropy", 5)
+    labels = np.argmax(Y, axis=1)
+    assert labels.dtype.kind == "i"
+    np.testing.assert_array_equal(
+        bplit.numerical_gradients(net, X, labels).flat(), bplit.numerical_gradients(net, X, Y).flat()
+    )
+    assert bplit.gradcheck(net, X, labels) < 1e-6
