@@ -35,6 +35,7 @@ Derived in the book chapter "Source 002: back-propagation on a graph of units"
 from __future__ import annotations
 
 import numbers
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -42,6 +43,7 @@ import numpy as np
 
 from . import _validation as V
 from . import graph_vectorized as _vec
+from ._format import write_graph_network
 from ._validation import guarded as _guarded
 from .activations import Activation
 from .gradcheck import central_differences, relative_error
@@ -201,6 +203,11 @@ class GraphNetwork(GraphStructure, GraphAlgorithms, GraphConversions, Trainable)
                 raise ValueError(f"{name} must be a mapping, got {given!r}")
             for key, value in given.items():
                 target[key] = value
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the graph, its parameters and configuration to an ``.npz`` file (no pickle); see :func:`bplit.load`."""
+        self._check_params()
+        write_graph_network(self, path)
 
     def copy(self) -> GraphNetwork:
         """A copy with its own parameters (the graph structure is shared: it is read-only)."""

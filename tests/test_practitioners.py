@@ -253,3 +253,13 @@ def test_graph_network_fit_is_its_steps_in_shuffled_batches():
     with pytest.raises(FloatingPointError, match="epoch 1") as info:
         linear.fit(X, Y, 3, 7, lambda e: 0.01 if e == 1 else 1e305)
     assert len(info.value.history) == 1 and np.array_equal(linear.w.array, ref.w.array)
+
+
+def test_graph_network_save_method_round_trips(tmp_path):
+    g = graph(activation="tanh")
+    g.save(tmp_path / "g")
+    h = bplit.load(tmp_path / "g")
+    assert isinstance(h, bplit.GraphNetwork) and h.layers == g.layers
+    assert np.array_equal(h.w.array, g.w.array) and h.loss(X, np.tanh(X[:, :3])) == g.loss(
+        X, np.tanh(X[:, :3])
+    )
