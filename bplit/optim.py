@@ -36,8 +36,8 @@ cost, so :math:`\lambda w` to each weight gradient; for plain SGD the step is
 :math:`w \leftarrow (1-\eta\lambda)\,w - \eta\,\partial C/\partial w`. ``step`` returns
 the batch cost including that term; ``fit``'s history records :math:`C` without it.
 
-Mapping to scikit-learn's ``MLPClassifier`` / ``MLPRegressor``
--------------------------------------------------------------
+**Mapping to scikit-learn's** ``MLPClassifier`` / ``MLPRegressor``:
+
 * ``SGD(eta, momentum=mu, nesterov=nest)`` is ``solver="sgd", learning_rate="constant",
   learning_rate_init=eta, momentum=mu, nesterovs_momentum=nest``. scikit-learn's
   defaults are ``momentum=0.9, nesterovs_momentum=True``: its plain SGD needs
