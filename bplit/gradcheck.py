@@ -24,9 +24,9 @@ def numerical_gradients(
 ) -> Gradients:
     """Gradients of ``net.loss(X, Y)`` by central differences.
 
-    The costs are evaluated on a copy of the network (``net.astype(dtype)``) whose
-    parameters are nudged by ``±eps`` in place and restored exactly; ``net`` itself is
-    not touched.  The round-off of each difference quotient is about
+    The costs are evaluated with the parameters nudged by ``±eps`` in place and
+    restored exactly (on a copy, ``net.astype(dtype)``, when ``dtype`` differs from the
+    network's), so ``net`` ends as it was.  The round-off of each difference quotient is about
     ``machine_eps * abs(C) / eps``: in float64 that is ``2e-10 * abs(C)``, fine unless
     the gradient is tiny next to the cost (a saturated output, say).
 
@@ -64,8 +64,11 @@ def numerical_gradients(
     X, Y = net._check_xy(X, Y)  # rounded to the network's dtype, as its own gradients see them
     if dtype is None:
         dtype = np.float64 if out_dtype == np.float32 else out_dtype
-    work = net.astype(dtype)  # a copy: the nudges never touch ``net``
-    X, Y = work._check_xy(X, Y)  # exact when widening
+    if np.dtype(dtype) == out_dtype:  # nudged in place and restored exactly
+        work = net
+    else:  # a copy in the wider (or other) dtype
+        work = net.astype(dtype)
+        X, Y = work._check_xy(X, Y)  # exact when widening
 
     def cost() -> float:
         return work._cost(work._forward(X), Y)
