@@ -133,22 +133,17 @@ def write_network(net: Any, path: str | os.PathLike) -> None:
 
 
 def write_graph_network(g: Any, path: str | os.PathLike) -> None:
-    """Write the :class:`~bplit.GraphNetwork` ``g`` to ``path`` (``.npz`` added when missing).
+    """Write the :class:`~bplit.GraphNetwork` ``g`` (with checked parameters) to ``path`` (``.npz`` added when missing).
 
     Raises
     ------
     TypeError
         For a unit id other than an int or a str, a custom activation or loss.
-    ValueError
-        If a parameter is NaN or infinite.
     """
     npz_path(path)  # a bad path fails before anything else is looked at
     layers = [[_unit_id(i) for i in layer] for layer in g.layers]
     rest = g.hidden_and_output
     activations = [activation_name(g.f[i], f"unit {i!r}") for i in rest]
-    for name, arr in (("w", g.w.array), ("b", g.b.array)):
-        if not np.all(np.isfinite(arr)):
-            raise ValueError(f"cannot save: the parameters {name} contain NaN or infinite values")
     network = None
     if g._network_config:  # made by GraphNetwork.from_network: what to_network gives back
         hidden = get_activation(g._network_config["hidden"])

@@ -22,6 +22,11 @@ class DtypeError(TypeError, ValueError):
     """
 
 
+def fp_guard() -> np.errstate:
+    """The floating-point guard: overflow, invalid operations and division by zero raise."""
+    return np.errstate(over="raise", invalid="raise", divide="raise", under="ignore")
+
+
 def guarded(method: _F) -> _F:
     """Run ``method`` with floating-point overflow and invalid operations raising.
 
@@ -34,7 +39,7 @@ def guarded(method: _F) -> _F:
     @functools.wraps(method)
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
         try:
-            with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
+            with fp_guard():
                 return method(self, *args, **kwargs)
         except FloatingPointError as err:
             history = getattr(err, "history", None)  # set by fit: the epochs that completed
@@ -165,3 +170,18 @@ def positive_float(name: str, value: object) -> float:
     ):
         raise ValueError(f"{name} must be a positive finite number, got {value!r}")
     return float(value)
+
+
+def learning_rate_at(learning_rate: object, epoch: int) -> float:
+    """The learning rate of ``epoch``: ``learning_rate`` itself, or ``learning_rate(epoch)``
+    for a schedule, checked to be a positive finite number (the error names the epoch)."""
+    if not callable(learning_rate):
+        return positive_float("learning_rate", learning_rate)
+    value = learning_rate(epoch)
+    try:
+        return positive_float("learning_rate", value)
+    except ValueError:
+        raise ValueError(
+            f"the learning-rate schedule returned {value!r} at epoch {epoch}: learning_rate({epoch}) must be "
+            "a positive finite number for every epoch (from 1)"
+        ) from None

@@ -336,11 +336,10 @@ class GraphNetwork(GraphStructure, GraphAlgorithms, GraphConversions, Trainable)
     def _vectorized(self, X: Array, Y: Array) -> tuple[float, Array, Array, Array]:
         r"""Loss, :math:`p_i` per run, :math:`\Delta w` and :math:`\Delta b` by the masked-matrix path."""
         x, y = _vec.forward_arrays(self, X)
-        k = len(self.outputs)
-        weight = sample_weight(self.reduction, X.shape[0])  # eq. (8), or its mean
-        cost = float(self.loss_fn.per_sample(x[:, -k:], y[:, -k:], Y).sum()) * weight
-        P, dw, db = _vec.backward_arrays(self, x, y, self.loss_fn.grad_a(y[:, -k:], Y) * weight)
-        return cost, P, dw, db
+        trace = GraphTrace(self.units, x, y, len(self.outputs))
+        dE_dy = self.loss_fn.grad_a(trace.output, Y) * sample_weight(self.reduction, X.shape[0])
+        P, dw, db = _vec.backward_arrays(self, x, y, dE_dy)
+        return self._batch_loss(trace, Y), P, dw, db
 
     def _evaluate(self, X: Array, Y: Array) -> tuple[float, Array]:
         """The batch loss and the outputs on checked arrays."""

@@ -59,7 +59,6 @@ from ._format import (
     READABLE_VERSIONS,
     activation_from_name,
     npz_path,
-    write_graph_network,
 )
 from .graph import GraphNetwork
 from .network import INITIALIZERS, Network
@@ -92,12 +91,9 @@ def save(net: Network | GraphNetwork, path: str | os.PathLike) -> None:
         If a parameter is NaN or infinite.
     """
     npz_path(path)
-    if isinstance(net, Network):
-        net.save(path)
-    elif isinstance(net, GraphNetwork):
-        write_graph_network(net, path)
-    else:
+    if not isinstance(net, (Network, GraphNetwork)):
         raise TypeError(f"save expects a bplit.Network or a bplit.GraphNetwork, got {type(net).__name__}")
+    net.save(path)
 
 
 def load(path: str | os.PathLike) -> Network | GraphNetwork:

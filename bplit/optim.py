@@ -81,10 +81,6 @@ Rate = float | Callable[[int], float]
 _NETWORK_METHODS = ("_check_xy", "_parameters", "_cost_and_gradients")
 
 
-def _guard() -> np.errstate:
-    return np.errstate(over="raise", invalid="raise", divide="raise", under="ignore")
-
-
 def _check_network(net: object) -> None:
     if not hasattr(net, "dtype") or not all(callable(getattr(net, n, None)) for n in _NETWORK_METHODS):
         raise TypeError(
@@ -160,16 +156,7 @@ class Optimizer:
             If the schedule returns anything but a positive finite number, naming the epoch.
         """
         epoch = self.epoch if epoch is None else V.positive_int("epoch", epoch)
-        if not callable(self._learning_rate):
-            return self._learning_rate
-        value = self._learning_rate(epoch)
-        try:
-            return V.positive_float("learning_rate", value)
-        except ValueError:
-            raise ValueError(
-                f"the learning-rate schedule returned {value!r} at epoch {epoch}; "
-                "it must return a positive finite number for every epoch (from 1)"
-            ) from None
+        return V.learning_rate_at(self._learning_rate, epoch)
 
     # ------------------------------------------------------------------ one update
     def step(self, net: Any, X: Any, Y: Any) -> float:
@@ -196,7 +183,7 @@ class Optimizer:
         """
         _check_network(net)
         try:
-            with _guard():
+            with V.fp_guard():
                 X, Y = net._check_xy(X, Y)
                 return self._apply(net, X, Y)
         except FloatingPointError as err:
@@ -209,7 +196,7 @@ class Optimizer:
     def _apply(self, net: Any, X: Array, Y: Array) -> float:
         """:meth:`step` on arrays already checked by ``net._check_xy``: the update, atomic."""
         eta = self.learning_rate_at()
-        with _guard():
+        with V.fp_guard():
             cost, gw, gb = net._cost_and_gradients(X, Y)
             weights, biases = net._parameters()
             lam = self.weight_decay

@@ -94,9 +94,9 @@ def accuracy(A: Array, Y: Array) -> float:
     return float(np.mean(predicted_labels(A) == labels))
 
 
-def learning_rates(learning_rate: Any, optimizer: Any) -> Callable[[int], float] | None:
-    """Check that exactly one of ``learning_rate`` and ``optimizer`` is given; return the
-    schedule ``epoch -> eta`` for plain gradient descent (``None`` with an optimizer)."""
+def check_rate_or_optimizer(learning_rate: Any, optimizer: Any) -> None:
+    """Check that exactly one of ``learning_rate`` (a positive float or a schedule) and
+    ``optimizer`` is given."""
     if (learning_rate is None) == (optimizer is None):
         raise ValueError(
             "pass exactly one of learning_rate (a positive float, or a callable epoch -> float) "
@@ -105,11 +105,8 @@ def learning_rates(learning_rate: Any, optimizer: Any) -> Callable[[int], float]
     if optimizer is not None:
         if not callable(getattr(optimizer, "_apply", None)):
             raise TypeError(f"optimizer must be an optimizer of bplit.optim (SGD, Adam), got {optimizer!r}")
-        return None
-    if callable(learning_rate):
-        return lambda epoch: V.positive_float(f"learning_rate({epoch})", learning_rate(epoch))
-    eta = V.positive_float("learning_rate", learning_rate)
-    return lambda epoch: eta
+    elif not callable(learning_rate):
+        V.positive_float("learning_rate", learning_rate)
 
 
 def _progress_bar(epochs: int, progress: bool) -> Any:
@@ -130,7 +127,7 @@ def train(
     Y: Array,
     epochs: int,
     batch_size: int,
-    update: Callable[[Array, Array, int], None],
+    epoch_update: Callable[[int], Callable[[Array, Array], Any]],
     seed: int | np.random.Generator,
     validation: tuple[Array, Array] | None,
     progress: bool,
@@ -141,7 +138,8 @@ def train(
 ) -> History:
     """The epochs of ``fit`` on checked arguments; see :meth:`bplit.Network.fit`.
 
-    ``update(Xb, Yb, epoch)`` makes one update on a mini-batch. ``net`` provides
+    ``epoch_update(epoch)`` gives the function that makes one update on a mini-batch
+    ``(Xb, Yb)`` during ``epoch``. ``net`` provides
     ``_parameters()``, ``_check_params()``, ``_evaluate(X, Y) -> (cost, outputs)`` and
     ``loss_fn``. If an epoch fails (an overflow, an exception in the callback, an
     interrupt), the parameters and the optimizer's state go back to the end of the last
@@ -162,9 +160,10 @@ def train(
         for epoch in _progress_bar(epochs, progress):
             net._check_params()  # once per epoch: a callback may change the parameters
             order = rng.permutation(n)
+            update = epoch_update(epoch)
             for start in range(0, n, batch_size):
                 idx = order[start : start + batch_size]
-                update(X[idx], Y[idx], epoch)
+                update(X[idx], Y[idx])
             loss = net._evaluate(X, Y)[0]
             if validation is not None:
                 val_loss, outputs = net._evaluate(*validation)
@@ -281,24 +280,21 @@ class Trainable:
         """
         epochs = V.positive_int("epochs", epochs)
         batch_size = V.positive_int("batch_size", batch_size)
-        rate = learning_rates(learning_rate, optimizer)
+        check_rate_or_optimizer(learning_rate, optimizer)
         X, Y = self._check_xy(X, Y)
         validation = None
         if validation_data is not None:
             if not isinstance(validation_data, tuple) or len(validation_data) != 2:
                 raise ValueError("validation_data must be a tuple (X_val, Y_val)")
             validation = self._check_xy(*validation_data, names=("X_val", "Y_val"))
-        eta = {}  # the learning rate of the current epoch, computed once
 
-        def update(Xb: Array, Yb: Array, epoch: int) -> None:
+        def epoch_update(epoch: int) -> Callable[[Array, Array], Any]:
+            """One update on a mini-batch during ``epoch``: the optimizer's, or plain gradient descent."""
             if optimizer is not None:
                 optimizer.epoch = epoch
-                optimizer._apply(self, Xb, Yb)
-                return
-            if epoch not in eta:
-                eta.clear()
-                eta[epoch] = rate(epoch)
-            self._sgd_update(Xb, Yb, eta[epoch])
+                return lambda Xb, Yb: optimizer._apply(self, Xb, Yb)
+            eta = V.learning_rate_at(learning_rate, epoch)  # once per epoch
+            return lambda Xb, Yb: self._sgd_update(Xb, Yb, eta)
 
         return train(
             self,
@@ -306,7 +302,7 @@ class Trainable:
             Y,
             epochs,
             batch_size,
-            update,
+            epoch_update,
             seed,
             validation,
             progress,
