@@ -42,8 +42,11 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-import sympy as sp
-from sympy.core.function import AppliedUndef
+try:
+    import sympy as sp
+    from sympy.core.function import AppliedUndef
+except ImportError as error:  # SymPy is the optional extra "derive"
+    raise ImportError('bplit.derive needs SymPy: pip install "bplit[derive]"') from error
 
 __all__ = ["Chain", "Step", "StepError", "check_equal"]
 
@@ -72,11 +75,20 @@ class StepError(AssertionError):
         message = f"step {number} ({why}) does not follow: the difference simplifies to {difference}"
         super().__init__(message + (f"; {detail}" if detail else ""))
 
+    #: LaTeX shown for the difference instead of SymPy's printing of it (set by
+    #: :meth:`Chain.fails`'s ``shown=``), e.g. a name for a long expanded column.
+    shown: str | None = None
+
     def _repr_latex_(self) -> str:
         diff = self.difference
-        shown = sp.latex(diff) if isinstance(diff, (sp.Basic, sp.MatrixBase)) else str(diff)
+        if self.shown is not None:
+            shown = self.shown
+        elif isinstance(diff, (sp.Basic, sp.MatrixBase)):
+            shown = sp.latex(diff)
+        else:
+            shown = rf"\text{{{diff}}}"
         return (
-            rf"$$\text{{step {self.number} ({_text(self.why)}) fails: previous}} - "
+            rf"$$\text{{step {self.number} (}}{_text(self.why)}\text{{) fails: previous}} - "
             rf"\text{{right-hand side}} = {shown} \neq 0$$"
         )
 
@@ -186,7 +198,7 @@ class Chain:
         if not isinstance(why, str) or not why.strip():
             raise TypeError(f"step {number}: why must be a non-empty string, got {why!r}")
         _text(why)  # a reason the display cannot show is refused now, not at render time
-        defs = {**self.where, **(where or {})}
+        defs = _resolve({**self.where, **(where or {})})
         if numeric:
             if not isinstance(points, int) or points < 1:
                 raise ValueError(f"points must be a positive integer, got {points!r}")
@@ -199,15 +211,18 @@ class Chain:
             self.steps.append(Step(rhs, why, "symbolic", 0, latex))
         return self
 
-    def fails(self, rhs, why: str, **kwargs) -> StepError:
+    def fails(self, rhs, why: str, *, shown: str | None = None, **kwargs) -> StepError:
         """Check that ``= rhs`` does **not** follow, and return the :class:`StepError`.
 
         For errata: the source's step is tried and refused. The chain is unchanged.
+        ``shown`` is LaTeX to display for the difference (when SymPy's own printing of it
+        would be too long); the other keywords are those of :meth:`step`.
         Raises ``AssertionError`` if the step does follow.
         """
         try:
             self.step(rhs, why, **kwargs)
         except StepError as error:
+            error.shown = shown
             return error
         self.steps.pop()
         raise AssertionError(f"step {len(self.steps) + 1} ({why}) follows; it was expected to fail")
@@ -275,18 +290,30 @@ def _text(why: str) -> str:
     return " ".join(out) if out else r"\text{}"
 
 
-def _expand(expr, defs: Mapping):
-    """Substitute the definitions (repeatedly: a definition may use another), then evaluate."""
-    for _ in range(10):
-        new = expr.subs(defs) if defs else expr
-        if new == expr:
+def _resolve(defs: Mapping) -> dict:
+    """The definitions with every defined name in their values replaced, to a fixed point."""
+    resolved = dict(defs)
+    for _ in range(len(resolved) + 1):
+        new = {k: v.xreplace(resolved) for k, v in resolved.items()}
+        if new == resolved:
             break
-        expr = new
-    return expr.doit()
+        resolved = new
+    if all(not v.has(k) for k, v in resolved.items()):
+        return resolved
+    raise ValueError(f"the definitions refer to one another in a cycle: {sorted(map(str, defs))}")
+
+
+def _expand(expr, defs: Mapping):
+    """Substitute the (resolved) definitions structurally, then evaluate.
+
+    ``xreplace``, not ``subs``: a defined name inside a ``Derivative`` is replaced by its
+    value before differentiating (``subs`` would hold it constant and return ``Subs``).
+    """
+    return (expr.xreplace(defs) if defs else expr).doit()
 
 
 def _shape(expr):
-    return expr.shape if isinstance(expr, sp.MatrixBase) else None
+    return expr.shape if getattr(expr, "is_Matrix", False) else None
 
 
 def _difference(a, b, defs, number, why):
@@ -298,7 +325,8 @@ def _difference(a, b, defs, number, why):
             f"previous has shape {_shape(a) or 'scalar'}, right-hand side has shape {_shape(b) or 'scalar'}",
         )
     d = _expand(a, defs) - _expand(b, defs)
-    if isinstance(d, sp.MatrixBase):
+    if getattr(d, "is_Matrix", False):
+        d = d.as_explicit() if not isinstance(d, sp.MatrixBase) else d
         return d.applyfunc(_simplify)
     return _simplify(d)
 
@@ -316,10 +344,8 @@ def _is_zero(d) -> bool:
     return d == 0
 
 
-def _random_body(fn, rng: random.Random):
-    """A smooth, non-polynomial body for an undefined function of ``fn.nargs`` arguments."""
-    nargs = fn.nargs
-    n = min(nargs) if isinstance(nargs, sp.FiniteSet) or hasattr(nargs, "__iter__") else 1
+def _random_body(n: int, rng: random.Random):
+    """A smooth, non-polynomial body for an undefined function of ``n`` arguments."""
     xs = sp.symbols(f"_u0:{n}")
     terms = [sp.Float(rng.uniform(-1, 1))]
     for x in xs:
@@ -332,11 +358,7 @@ def _random_body(fn, rng: random.Random):
 
 def _prepare(expr, defs, bodies, integers):
     """Definitions substituted, functions given bodies, integers fixed, sums expanded."""
-    for _ in range(10):  # definitions may refer to one another
-        new = expr.subs(defs) if defs else expr
-        if new == expr:
-            break
-        expr = new
+    expr = expr.xreplace(defs) if defs else expr
     for fn, body in bodies.items():
         expr = expr.replace(fn, body)
     return expr.subs(integers).doit()
@@ -360,17 +382,18 @@ def _check_numeric(a, b, defs, number, why, points, functions, at, seed):
         raise StepError(number, why, "a shape mismatch", f"shapes {_shape(a)} and {_shape(b)}")
     rng = random.Random(seed)
     both = [a, b, *defs.values()]
-    applied = set()
+    arity = {}  # each undefined function, with the number of arguments it is applied to
     for e in both:
-        applied |= {f.func for f in e.atoms(AppliedUndef)}
+        for f in e.atoms(AppliedUndef):
+            arity.setdefault(f.func, len(f.args))
     integer_symbols = set()
     for e in both:
         integer_symbols |= {s for s in e.free_symbols if s.is_integer and s not in defs}
     worst = 0.0
     for _ in range(points):
         bodies = dict(functions or {})
-        for fn in sorted(applied - set(bodies), key=str):
-            bodies[fn] = _random_body(fn, rng)
+        for fn in sorted(set(arity) - set(bodies), key=str):
+            bodies[fn] = _random_body(arity[fn], rng)
         integers = dict(at or {})
         for s in sorted(integer_symbols - set(integers), key=sp.default_sort_key):
             integers[s] = rng.randint(2, 4) if s.is_positive else rng.randint(1, 3)
