@@ -151,3 +151,24 @@ EQUATION_LINKS = """
 
 # The page's text, including what is under closed toggles (a reader can open them).
 ARTICLE_TEXT = "() => (document.querySelector('article.bd-article') || document.body).textContent"
+
+# The derivation chains of the page: every formula MathJax typeset from a cell output
+# whose TeX is an ``aligned`` environment (what ``bplit.derive.Chain`` displays). For each:
+# whether it was typeset without a MathJax error, and whether its box lies inside the
+# window (a chain wider than its column scrolls inside its own box, never the page).
+CHAINS = """
+() => {
+  const MJ = window.MathJax;
+  const items = (MJ && MJ.startup && MJ.startup.document) ? Array.from(MJ.startup.document.math) : [];
+  return items
+    .filter((it) => String(it.math).includes('\\\\begin{aligned}') && it.typesetRoot
+                    && it.typesetRoot.closest('.cell_output'))
+    .map((it) => {
+      const root = it.typesetRoot;
+      const r = root.getBoundingClientRect();
+      return {tex: String(it.math).slice(0, 80), error: !!root.querySelector('mjx-merror'),
+              left: r.left, right: r.right, width: r.width, window: window.innerWidth,
+              scrolls: root.scrollWidth > root.clientWidth + 1};
+    });
+}
+"""

@@ -314,6 +314,7 @@ class Visit:
     figures: list[str] = field(default_factory=list)
     equation_links: list[dict] = field(default_factory=list)
     text: str = ""
+    chains: dict[int, list] = field(default_factory=dict)  # window width -> derivation chains
     recording: bool = True  # False once the page is reloaded without MathJax for the menus
 
     def __repr__(self) -> str:  # short, for pytest's tracebacks
@@ -423,6 +424,7 @@ def _open_page(browser, base_url: str, page_path: str, screenshot_dir: Path) -> 
         visit.images = page.evaluate(IMAGES, PAGE_TIMEOUT_MS)
         page.wait_for_load_state("networkidle")  # late requests (MathJax fonts) are seen too
         visit.math = page.evaluate(MATH_REPORT)
+        visit.chains[WIDE] = page.evaluate(probes.CHAINS)
         visit.links = page.evaluate(LINKS)
         visit.scroll_width = visit.scroll_widths[WIDE] = page.evaluate("document.documentElement.scrollWidth")
         visit.wide_outputs = page.evaluate(probes.WIDE_CELLS, [".cell_output", "output"])
@@ -441,6 +443,7 @@ def _open_page(browser, base_url: str, page_path: str, screenshot_dir: Path) -> 
         page.evaluate("document.activeElement && document.activeElement.blur()")
         page.wait_for_timeout(SETTLE_MS)
         visit.scroll_widths[NARROW] = page.evaluate("document.documentElement.scrollWidth")
+        visit.chains[NARROW] = page.evaluate(probes.CHAINS)
         shot = screenshot_dir / f"{NARROW}px" / (page_path.removesuffix(".html") + ".png")
         shot.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(shot))  # what a phone shows first (a full page takes long)
@@ -625,6 +628,35 @@ def test_no_cell_output_wider_than_the_column(visit):
 def test_no_code_cell_wider_than_the_column(visit):
     """At 1280 px a shown code cell of 88-column lines fits the column without scrolling."""
     assert not visit.wide_code, f"{visit.page} at {WIDE} px:{_listing(visit.wide_code)}"
+
+
+# The source chapters show their derivations as rendered chains (bplit.derive.Chain).
+CHAIN_PAGES = re.compile(r"book/00[0-4]_[a-z_]+\.html$")
+MIN_CHAINS = 3
+
+
+def test_derivation_chains_render_at_both_widths(visit):
+    """Every chain is typeset without error, and at 1280 px and 390 px its box stays in the window.
+
+    At 1280 px a chain fits the column (no scrolling); at 390 px it may scroll inside its
+    own box. Each source chapter shows at least ``MIN_CHAINS`` chains.
+    """
+    assert sorted(visit.chains) == sorted(VIEWPORTS), f"{visit.page}: measured at {sorted(visit.chains)}"
+    problems = []
+    for width, chains in visit.chains.items():
+        for c in chains:
+            where = f"{width} px, {c['tex']!r}"
+            if c["error"]:
+                problems.append(f"MathJax error in a chain ({where})")
+            if c["left"] < -1 or c["right"] > c["window"] + 1:
+                problems.append(f"chain box {c['left']:.0f}..{c['right']:.0f} outside the window ({where})")
+            if width == WIDE and c["scrolls"]:
+                problems.append(f"chain wider than the column ({where})")
+    if CHAIN_PAGES.search(visit.page):
+        count = len(visit.chains[WIDE])
+        if count < MIN_CHAINS:
+            problems.append(f"{count} rendered derivation chains, expected at least {MIN_CHAINS}")
+    assert not problems, f"{visit.page}:{_listing(problems)}"
 
 
 def test_every_figure_has_a_caption_and_alt_text(visit):
