@@ -10,6 +10,7 @@ import SymPy.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
@@ -234,3 +235,19 @@ def test_a_failed_steps_display_can_name_its_difference():
     latex = err._repr_latex_()
     assert r"\text{step 1 (}\text{the page's } \delta^3\text{) fails" in latex
     assert r"= \delta^2 - \delta^3 \neq 0" in latex
+
+
+def test_the_api_pages_example_runs_and_shows_what_it_renders():
+    # book/api.md shows an example and, as static math, what the chain renders: the two
+    # must agree, and the wrong step it shows must be refused with the message it prints
+    api = (Path(__file__).resolve().parents[1] / "book" / "api.md").read_text()
+    section = api.split("## Derivations you can check")[1].split("\n## ")[0]
+    code, wrong = re.findall(r"```python\n(.*?)```", section, flags=re.S)[:2]
+    shown = re.search(r"\$\$\n(.*?)\n\$\$", section, flags=re.S).group(1)
+    scope: dict = {}
+    exec(compile(code, "api.md", "exec"), scope)
+    assert scope["chain"].to_latex() == shown
+    with pytest.raises(StepError) as info:
+        exec(compile(wrong, "api.md", "exec"), scope)
+    printed = " ".join(line.lstrip("# ").strip() for line in wrong.splitlines()[1:])
+    assert printed == f"StepError: {info.value}"
