@@ -79,6 +79,27 @@ class StepError(AssertionError):
     #: :meth:`Chain.fails`'s ``shown=``), e.g. a name for a long expanded column.
     shown: str | None = None
 
+    def show(self, expected, latex: str | None = None) -> StepError:
+        """Display the difference as ``expected`` (checked equal to it); return the error.
+
+        For a long difference, e.g. a column expanded in the raw parameters: ``expected``
+        is a shorter SymPy form of it, and ``latex`` (default SymPy's printing of
+        ``expected``) is what the display shows. Raises ``AssertionError`` if
+        ``expected`` is not the difference.
+        """
+        expected = _sympify(expected, "expected")
+        if not isinstance(self.difference, (sp.Basic, sp.MatrixBase)):
+            raise AssertionError(f"step {self.number}: a numerical difference cannot be shown as {expected}")
+        if _shape(expected) != _shape(self.difference):
+            raise AssertionError(f"step {self.number}: expected has another shape than the difference")
+        rest = _difference(self.difference, expected, {}, self.number, self.why)
+        if not _is_zero(rest):
+            raise AssertionError(
+                f"step {self.number}: the difference is not {expected}; they differ by {rest}"
+            )
+        self.shown = latex if latex is not None else sp.latex(expected)
+        return self
+
     def _repr_latex_(self) -> str:
         diff = self.difference
         if self.shown is not None:
@@ -144,7 +165,7 @@ class Chain:
 
     def __post_init__(self):
         self.lhs = _sympify(self.lhs, "lhs")
-        self.where = dict(self.where)
+        self.where = _definitions(self.where)
 
     @property
     def result(self):
@@ -198,7 +219,7 @@ class Chain:
         if not isinstance(why, str) or not why.strip():
             raise TypeError(f"step {number}: why must be a non-empty string, got {why!r}")
         _text(why)  # a reason the display cannot show is refused now, not at render time
-        defs = _resolve({**self.where, **(where or {})})
+        defs = _resolve({**self.where, **_definitions(where or {})})
         if numeric:
             if not isinstance(points, int) or points < 1:
                 raise ValueError(f"points must be a positive integer, got {points!r}")
@@ -288,6 +309,13 @@ def _text(why: str) -> str:
                 )
             out.append(rf"\text{{{part}}}")
     return " ".join(out) if out else r"\text{}"
+
+
+def _definitions(where: Mapping) -> dict:
+    """``where`` with keys and values as SymPy objects (``{y: 1}`` is ``{y: Integer(1)}``)."""
+    if not isinstance(where, Mapping):
+        raise TypeError(f"where must be a mapping of names to definitions, got {type(where).__name__}")
+    return {_sympify(k, "a key of where"): _sympify(v, f"the definition of {k}") for k, v in where.items()}
 
 
 def _resolve(defs: Mapping) -> dict:

@@ -251,3 +251,17 @@ def test_the_api_pages_example_runs_and_shows_what_it_renders():
         exec(compile(wrong, "api.md", "exec"), scope)
     printed = " ".join(line.lstrip("# ").strip() for line in wrong.splitlines()[1:])
     assert printed == f"StepError: {info.value}"
+
+
+def test_plain_numbers_are_definitions_too():
+    Chain(x * y, where={y: 1}).step(x, "$y = 1$")
+    with pytest.raises(TypeError, match="mapping"):
+        Chain(x, where=[(y, 1)])
+
+
+def test_a_long_difference_can_be_shown_in_a_checked_shorter_form():
+    err = Chain((x + y) ** 2).fails(x**2 + y**2, "forgot the cross term")
+    assert err.show(2 * x * y, latex=r"2xy") is err
+    assert r"= 2xy \neq 0" in err._repr_latex_()
+    with pytest.raises(AssertionError, match="differ by"):
+        err.show(x * y)
