@@ -108,9 +108,12 @@ class StepError(AssertionError):
             shown = sp.latex(diff)
         else:
             shown = rf"\text{{{diff}}}"
-        return (
-            rf"$$\text{{step {self.number} (}}{_text(self.why)}\text{{) fails: previous}} - "
-            rf"\text{{right-hand side}} = {shown} \neq 0$$"
+        return (  # two rows, so that a refusal fits a narrow column
+            "$$\n\\begin{aligned}\n"
+            rf"&\text{{step {self.number} (}}{_text(self.why)}\text{{) fails:}} \\"
+            "\n"
+            rf"&\text{{previous}} - \text{{right-hand side}} = {shown} \neq 0"
+            "\n\\end{aligned}\n$$"
         )
 
 

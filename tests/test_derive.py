@@ -233,7 +233,7 @@ def test_definitions_may_use_one_another_and_sit_inside_derivatives():
 def test_a_failed_steps_display_can_name_its_difference():
     err = Chain(x**2).fails(2 * x, "the page's $\\delta^3$", shown=r"\delta^2 - \delta^3")
     latex = err._repr_latex_()
-    assert r"\text{step 1 (}\text{the page's } \delta^3\text{) fails" in latex
+    assert r"&\text{step 1 (}\text{the page's } \delta^3\text{) fails:} \\" in latex
     assert r"= \delta^2 - \delta^3 \neq 0" in latex
 
 
