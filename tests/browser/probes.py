@@ -172,3 +172,14 @@ CHAINS = """
     });
 }
 """
+
+# Tables stacked on a phone (class stack-on-phone): for each, whether any cell sticks out
+# of the window or the table has to scroll sideways.
+STACKED_TABLES = """
+() => [...document.querySelectorAll('table.stack-on-phone')].map((t) => {
+  const cells = [...t.querySelectorAll('td')];
+  const out = cells.filter((c) => c.getBoundingClientRect().right > window.innerWidth + 1).length;
+  const box = t.closest('.pst-scrollable-table-container') || t;
+  return {cells: cells.length, outside: out, scrolls: box.scrollWidth > box.clientWidth + 1};
+})
+"""

@@ -315,6 +315,7 @@ class Visit:
     equation_links: list[dict] = field(default_factory=list)
     text: str = ""
     chains: dict[int, list] = field(default_factory=dict)  # window width -> derivation chains
+    stacked_tables: list[dict] = field(default_factory=list)  # at 390 px
     recording: bool = True  # False once the page is reloaded without MathJax for the menus
 
     def __repr__(self) -> str:  # short, for pytest's tracebacks
@@ -444,6 +445,7 @@ def _open_page(browser, base_url: str, page_path: str, screenshot_dir: Path) -> 
         page.wait_for_timeout(SETTLE_MS)
         visit.scroll_widths[NARROW] = page.evaluate("document.documentElement.scrollWidth")
         visit.chains[NARROW] = page.evaluate(probes.CHAINS)
+        visit.stacked_tables = page.evaluate(probes.STACKED_TABLES)
         shot = screenshot_dir / f"{NARROW}px" / (page_path.removesuffix(".html") + ".png")
         shot.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(shot))  # what a phone shows first (a full page takes long)
@@ -657,6 +659,16 @@ def test_derivation_chains_render_at_both_widths(visit):
         if count < MIN_CHAINS:
             problems.append(f"{count} rendered derivation chains, expected at least {MIN_CHAINS}")
     assert not problems, f"{visit.page}:{_listing(problems)}"
+
+
+def test_stacked_tables_fit_a_phone(visit):
+    """At 390 px a table marked stack-on-phone (the errata tables) shows every cell: no column cut off."""
+    bad = [t for t in visit.stacked_tables if t["outside"] or t["scrolls"] or not t["cells"]]
+    assert not bad, f"{visit.page} at {NARROW} px: stacked tables that do not fit:{_listing(map(str, bad))}"
+    if visit.page.endswith("errata.html"):
+        assert len(visit.stacked_tables) == 5, (
+            f"errata: {len(visit.stacked_tables)} stacked tables, expected 5"
+        )
 
 
 def test_every_figure_has_a_caption_and_alt_text(visit):
