@@ -1,7 +1,9 @@
 # Two commands do everything (see README.md):
-#   make book   set up .venv from requirements.txt, then build the HTML book (strict)
-#   make test   set up .venv, then ruff, unit tests, nbval over every chapter, strict book build,
-#               checks of the built HTML, and every page opened in headless Chromium
+#   make book   set up .venv from requirements.txt, then build the HTML book (strict), executing
+#               the chapters whose code or whose bplit changed since the last build
+#   make test   set up .venv, then ruff, unit tests, nbval over every chapter (each executed once),
+#               the strict book build from the outputs nbval verified, checks of the built HTML,
+#               and every page opened in headless Chromium
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -9,7 +11,7 @@ STAMP := $(VENV)/.installed
 NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -W default
 BOOK_FLAGS := -W -n --keep-going
 
-.PHONY: setup book test lint unit nbval built browser bench notebooks clean preview mutate
+.PHONY: setup book book-stored test lint unit nbval built browser bench notebooks clean preview mutate
 
 setup: $(STAMP)
 
@@ -19,8 +21,31 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $(STAMP)
 
-book: $(STAMP)
+# `make book`: jupyter-book's cache mode re-executes a chapter when its code changed; a
+# change to bplit/ (or to the installed packages) changes what every chapter computes, so
+# it clears the execution cache and Sphinx's environment (autodoc reads bplit too), and
+# every chapter runs again. With nothing changed the build re-executes and re-reads nothing.
+BPLIT_SOURCES := $(shell find bplit -name '*.py')
+BPLIT_STAMP := _build/.bplit-sources
+
+$(BPLIT_STAMP): $(BPLIT_SOURCES) $(STAMP)
+	rm -rf _build/.jupyter_cache _build/.doctrees
+	mkdir -p _build
+	touch $@
+
+book: $(STAMP) $(BPLIT_STAMP)
 	$(BIN)/jupyter-book build . $(BOOK_FLAGS)
+
+# `make test`'s book: the strict build renders the outputs stored in the notebooks, which
+# nbval has just proved equal to a fresh execution, so no chapter is executed twice.
+STORED_CONFIG := _build/stored/_config.yml
+# A copy of _config.yml that executes nothing (paths made absolute for its other folder).
+stored_config = sed -e 's/execute_notebooks: cache/execute_notebooks: "off"/' -e 's|: book/|: $(CURDIR)/book/|' -e 's|- book/|- $(CURDIR)/book/|' _config.yml > $(1) && grep -q 'execute_notebooks: "off"' $(1)
+
+book-stored: $(STAMP)
+	mkdir -p $(dir $(STORED_CONFIG))
+	$(call stored_config,$(STORED_CONFIG))
+	$(BIN)/jupyter-book build . --config $(STORED_CONFIG) $(BOOK_FLAGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -40,7 +65,7 @@ browser: $(STAMP)
 	tools/install-chromium
 	$(BIN)/python -m pytest tests/browser -q
 
-test: lint unit nbval book built browser
+test: lint unit nbval book-stored built browser
 
 # Benchmarks (not tests): optional extras (PyTorch CPU build), then the timed runs whose
 # results benchmarks/results/ keeps and the chapter "How fast is backprop?" reads.
@@ -66,5 +91,5 @@ clean:
 OUT ?= _build/preview
 preview: $(STAMP)
 	mkdir -p $(OUT)
-	sed -e 's/execute_notebooks: force/execute_notebooks: "off"/' -e 's#: book/#: $(CURDIR)/book/#' -e 's#- book/#- $(CURDIR)/book/#' _config.yml > $(OUT)/_config.yml
+	$(call stored_config,$(OUT)/_config.yml)
 	$(BIN)/jupyter-book build . --config $(OUT)/_config.yml --path-output $(OUT) $(BOOK_FLAGS)
