@@ -8,6 +8,8 @@ computes.
 from . import optim
 from ._validation import DtypeError
 from .activations import ACTIVATIONS, Activation, get_activation, log_softmax, relu, sigmoid, softmax
+from .contract import Model, Optimizer
+from .counting import count_forward_passes
 from .gradcheck import gradcheck, numerical_gradients, relative_error
 from .graph import GraphGradients, GraphNetwork, GraphTrace, graph_gradcheck, graph_numerical_gradients
 from .io import load, save
@@ -31,9 +33,12 @@ __all__ = [
     "GraphTrace",
     "History",
     "Loss",
+    "Model",
     "Network",
+    "Optimizer",
     "Trace",
     "accuracy",
+    "count_forward_passes",
     "get_activation",
     "get_loss",
     "load",

@@ -133,7 +133,7 @@ _LABEL_KEYS = ("unit", "layer", "params", "weight", "forward", "backward")
 
 
 # ---------------------------------------------------------------------- checks
-def _notation(notation: object, labels: dict[str, Any], sizes: Sequence[int]) -> Notation:
+def make_notation(notation: object, labels: dict[str, Any], sizes: Sequence[int]) -> Notation:
     if not isinstance(notation, str):
         raise TypeError(f"notation must be a str, one of {sorted(NOTATIONS)}, got {type(notation).__name__}")
     if notation not in NOTATIONS:
@@ -158,7 +158,7 @@ def _notation(notation: object, labels: dict[str, Any], sizes: Sequence[int]) ->
     return replace(nt, **labels)
 
 
-def _check_network(net: object) -> Network:
+def check_network(net: object) -> Network:
     if isinstance(net, GraphNetwork):
         raise TypeError(
             "network() draws a layered bplit.Network; for a bplit.GraphNetwork use bplit.draw.graph()"
@@ -168,7 +168,7 @@ def _check_network(net: object) -> Network:
     return net
 
 
-def _check_highlight(net: Network, highlight: object) -> tuple[int, int, int] | None:
+def check_highlight(net: Network, highlight: object) -> tuple[int, int, int] | None:
     if highlight is None:
         return None
     L = len(net.sizes) - 1
@@ -192,7 +192,7 @@ def _check_highlight(net: Network, highlight: object) -> tuple[int, int, int] | 
     return l, j, k
 
 
-def _check_max_units(max_units: object) -> int:
+def check_max_units(max_units: object) -> int:
     if not isinstance(max_units, int) or isinstance(max_units, bool) or max_units < 3:
         raise ValueError(f"max_units must be an int >= 3, got {max_units!r}")
     return max_units
@@ -254,10 +254,10 @@ def describe(
             "x_i = sum over j in S_i of w_ij y_j + b_i, y_i = f_i(x_i); an arrow below points from right "
             "to left and marks the backward pass p_i = (sum over k in D_i of p_k w_ki) f_i'(x_i)."
         )
-    net = _check_network(net)
-    nt = _notation(notation, labels, net.sizes)
-    hl = _check_highlight(net, highlight)
-    max_units = _check_max_units(max_units)
+    net = check_network(net)
+    nt = make_notation(notation, labels, net.sizes)
+    hl = check_highlight(net, highlight)
+    max_units = check_max_units(max_units)
     sizes = net.sizes
     listed = ", ".join(map(str, sizes[:-1])) + f" and {sizes[-1]}"
     hidden = len(sizes) - 2

@@ -145,9 +145,9 @@ def write_graph_network(g: Any, path: str | os.PathLike) -> None:
     rest = g.hidden_and_output
     activations = [activation_name(g.f[i], f"unit {i!r}") for i in rest]
     network = None
-    if g._network_config:  # made by GraphNetwork.from_network: what to_network gives back
-        hidden = get_activation(g._network_config["hidden"])
-        network = {"hidden": activation_name(hidden, "hidden layers"), "init": g._network_config["init"]}
+    if g.network_config:  # made by GraphNetwork.from_network: what to_network gives back
+        hidden = get_activation(g.network_config["hidden"])
+        network = {"hidden": activation_name(hidden, "hidden layers"), "init": g.network_config["init"]}
     config = {
         "format_version": FORMAT_VERSION,
         "kind": "GraphNetwork",

@@ -185,3 +185,23 @@ def learning_rate_at(learning_rate: object, epoch: int) -> float:
             f"the learning-rate schedule returned {value!r} at epoch {epoch}: learning_rate({epoch}) must be "
             "a positive finite number for every epoch (from 1)"
         ) from None
+
+
+def in_range(name: str, value: object, low: float, high: float, high_ok: bool) -> float:
+    """``value`` as a float in ``[low, high)`` (``[low, high]`` when ``high_ok``)."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or not (low <= value and (value <= high if high_ok else value < high)):
+        interval = f"[{low}, {high}{']' if high_ok else ')'}"
+        raise ValueError(f"{name} must be a number in {interval}, got {value!r}")
+    return float(value)
+
+
+NETWORK_DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.longdouble))
+
+
+def network_dtype(dtype: object) -> np.dtype:
+    """``dtype`` as a numpy dtype, one of :data:`NETWORK_DTYPES`."""
+    dt = np.dtype(dtype)
+    if dt not in NETWORK_DTYPES:
+        raise ValueError(f"dtype must be one of float32, float64, longdouble, got {dt}")
+    return dt

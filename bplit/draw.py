@@ -65,11 +65,11 @@ from ._draw_labels import (
     MAX_UNITS,
     NOTATIONS,
     Notation,
-    _check_highlight,
-    _check_max_units,
-    _check_network,
-    _notation,
+    check_highlight,
+    check_max_units,
+    check_network,
     describe,
+    make_notation,
 )
 
 __all__ = ["MAX_UNITS", "NOTATIONS", "Notation", "describe", "graph", "network"]
@@ -204,11 +204,11 @@ def network(
     ValueError
         For an unknown notation or a ``highlight`` outside the network.
     """
-    net = _check_network(net)
-    nt = _notation(notation, labels, net.sizes)
-    hl = _check_highlight(net, highlight)
+    net = check_network(net)
+    nt = make_notation(notation, labels, net.sizes)
+    hl = check_highlight(net, highlight)
     _check_ax(ax)
-    max_units = _check_max_units(max_units)
+    max_units = check_max_units(max_units)
     own = ax is None
     fig, ax = _new_axes(ax)
     sizes, L = net.sizes, len(net.sizes) - 1

@@ -61,17 +61,17 @@ def numerical_gradients(
     if isinstance(eps, bool) or not (isinstance(eps, (int, float)) and np.isfinite(eps) and eps > 0):
         raise ValueError(f"eps must be a positive finite number, got {eps!r}")
     out_dtype = net.dtype
-    X, Y = net._check_xy(X, Y)  # rounded to the network's dtype, as its own gradients see them
+    X, Y = net.check_xy(X, Y)  # rounded to the network's dtype, as its own gradients see them
     if dtype is None:
         dtype = np.float64 if out_dtype == np.float32 else out_dtype
     if np.dtype(dtype) == out_dtype:  # nudged in place and restored exactly
         work = net
     else:  # a copy in the wider (or other) dtype
         work = net.astype(dtype)
-        X, Y = work._check_xy(X, Y)  # exact when widening
+        X, Y = work.check_xy(X, Y)  # exact when widening
 
     def cost() -> float:
-        return work._cost(work._forward(X), Y)
+        return work.evaluate(X, Y)[0]
 
     gw = [g.astype(out_dtype) for g in central_differences(work.weights, cost, eps)]
     gb = [g.astype(out_dtype) for g in central_differences(work.biases, cost, eps)]

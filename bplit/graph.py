@@ -177,7 +177,7 @@ class GraphNetwork(GraphStructure, GraphAlgorithms, GraphConversions, Trainable)
         self.v: dict[Unit, float] = {}
         self.dw: dict[Edge, float] = {}
         self.db: dict[Unit, float] = {}
-        self._network_config: dict[str, Any] | None = None
+        self.network_config: dict[str, Any] | None = None
 
     def _init_params(
         self,
@@ -206,15 +206,16 @@ class GraphNetwork(GraphStructure, GraphAlgorithms, GraphConversions, Trainable)
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the graph, its parameters and configuration to an ``.npz`` file (no pickle); see :func:`bplit.load`."""
-        self._check_params()
+        self.check_params()
         write_graph_network(self, path)
 
     def copy(self) -> GraphNetwork:
         """A copy with its own parameters (the graph structure is shared: it is read-only)."""
         new = GraphNetwork.__new__(GraphNetwork)
         new.__dict__.update(self.__dict__)
-        new.w = ParamMap("w", self.edges, self.w.array.copy(), new._explain_edge)
-        new.b = ParamMap("b", self.hidden_and_output, self.b.array.copy(), new._explain_bias)
+        # the explanations read only the structure, which the copy shares
+        new.w = ParamMap("w", self.edges, self.w.array.copy(), self._explain_edge)
+        new.b = ParamMap("b", self.hidden_and_output, self.b.array.copy(), self._explain_bias)
         new.x, new.y, new.p, new.v, new.dw, new.db = {}, {}, {}, {}, {}, {}
         return new
 
@@ -226,16 +227,16 @@ class GraphNetwork(GraphStructure, GraphAlgorithms, GraphConversions, Trainable)
         )
 
     # ------------------------------------------------------------------ data checks
-    def _check_params(self) -> None:
+    def check_params(self) -> None:
         for name, arr in (("w", self.w.array), ("b", self.b.array)):
             if not V.all_finite(arr):
                 raise ValueError(f"the parameters {name} contain NaN or infinite values")
 
     def _check_x(self, X: object, name: str = "X") -> Array:
-        self._check_params()
+        self.check_params()
         return V.as_batch(name, X, len(self.inputs), self.dtype)
 
-    def _check_xy(self, X: object, Y: object, names: tuple[str, str] = ("X", "Y")) -> tuple[Array, Array]:
+    def check_xy(self, X: object, Y: object, names: tuple[str, str] = ("X", "Y")) -> tuple[Array, Array]:
         X = self._check_x(X, names[0])
         Y = V.as_targets(names[1], Y, len(self.outputs), self.dtype, self.loss_fn)
         if Y.shape[0] != X.shape[0]:
@@ -296,7 +297,7 @@ class GraphNetwork(GraphStructure, GraphAlgorithms, GraphConversions, Trainable)
 
         ``X`` of shape ``(m, n_in)``, ``Y`` of shape ``(m, n_out)``.
         """
-        X, Y = self._check_xy(X, Y)
+        X, Y = self.check_xy(X, Y)
         return self._batch_loss(self.forward(X), Y)
 
     @_guarded
@@ -320,7 +321,7 @@ class GraphNetwork(GraphStructure, GraphAlgorithms, GraphConversions, Trainable)
         -------
         GraphGradients
         """
-        X, Y = self._check_xy(X, Y)
+        X, Y = self.check_xy(X, Y)
         if self._check_method(method) == "vectorized":
             _, P, dw, db = self._vectorized(X, Y)
         else:
@@ -329,7 +330,7 @@ class GraphNetwork(GraphStructure, GraphAlgorithms, GraphConversions, Trainable)
             db = np.array([self.db[i] for i in self.hidden_and_output])
         return self._gradients_from_arrays(dw, db, P)
 
-    def _parameters(self) -> tuple[list[Array], list[Array]]:
+    def parameters(self) -> tuple[list[Array], list[Array]]:
         """The parameter arrays themselves (updated in place): ``([w.array], [b.array])``."""
         return [self.w.array], [self.b.array]
 
@@ -341,7 +342,7 @@ class GraphNetwork(GraphStructure, GraphAlgorithms, GraphConversions, Trainable)
         P, dw, db = _vec.backward_arrays(self, x, y, dE_dy)
         return self._batch_loss(trace, Y), P, dw, db
 
-    def _evaluate(self, X: Array, Y: Array) -> tuple[float, Array]:
+    def evaluate(self, X: Array, Y: Array) -> tuple[float, Array]:
         """The batch loss and the outputs on checked arrays."""
         trace = GraphTrace(self.units, *_vec.forward_arrays(self, X), len(self.outputs))
         return self._batch_loss(trace, Y), trace.output
@@ -355,8 +356,8 @@ class GraphNetwork(GraphStructure, GraphAlgorithms, GraphConversions, Trainable)
         np.copyto(self.b.array, new_b)
         return before
 
-    def _cost_and_gradients(self, X: Array, Y: Array) -> tuple[float, list[Array], list[Array]]:
-        """The batch loss and its gradients on checked arrays, in the order of :meth:`_parameters`."""
+    def cost_and_gradients(self, X: Array, Y: Array) -> tuple[float, list[Array], list[Array]]:
+        """The batch loss and its gradients on checked arrays, in the order of :meth:`parameters`."""
         cost, _, dw, db = self._vectorized(X, Y)
         return cost, [dw], [db]
 
@@ -378,7 +379,7 @@ class GraphNetwork(GraphStructure, GraphAlgorithms, GraphConversions, Trainable)
         eta = V.positive_float("learning_rate", learning_rate)
         if self._check_method(method) == "loops":
             return self.train_nn(X, Y, eta)
-        X, Y = self._check_xy(X, Y)
+        X, Y = self.check_xy(X, Y)
         return self._sgd_update(X, Y, eta)
 
 
@@ -407,14 +408,13 @@ def graph_numerical_gradients(g: GraphNetwork, X: Array, Y: Array, eps: float = 
     """
     if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not np.isfinite(eps) or eps <= 0:
         raise ValueError(f"eps must be a positive finite number, got {eps!r}")
-    X, Y = g._check_xy(X, Y)
+    X, Y = g.check_xy(X, Y)
 
     def cost() -> float:
-        x, y = _vec.forward_arrays(g, X)
-        return g._batch_loss(GraphTrace(g.units, x, y, len(g.outputs)), Y)
+        return g.evaluate(X, Y)[0]
 
     dw, db = central_differences([g.w.array, g.b.array], cost, eps)
-    return g._gradients_from_arrays(dw, db, None)
+    return GraphNetwork._gradients_from_arrays(g, dw, db, None)
 
 
 def graph_gradcheck(

@@ -69,7 +69,7 @@ class GraphAlgorithms:
             :math:`E_{\mathbb{L}}` before the update.
         """
         eta = V.positive_float("eta", eta)
-        X, Y = self._check_xy(X, Y)
+        X, Y = self.check_xy(X, Y)
         E_L = 0.0
         self.init_grad()  # line 1: InitGrad
         weight = sample_weight(self.reduction, X.shape[0])

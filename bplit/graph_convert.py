@@ -11,7 +11,7 @@ from typing import Self
 
 import numpy as np
 
-from .graph_structure import GraphGradients, _short
+from .graph_structure import GraphGradients, short_list
 from .network import Gradients, Network
 
 __all__ = ["GraphConversions"]
@@ -55,7 +55,7 @@ class GraphConversions:
         g = cls(
             ids, upstream, acts, loss=net.loss_fn, reduction=net.reduction, weights=weights, biases=biases
         )
-        g._network_config = {"hidden": net.hidden, "init": net.init}
+        g.network_config = {"hidden": net.hidden, "init": net.init}
         return g
 
     def to_network(self) -> Network:
@@ -74,8 +74,8 @@ class GraphConversions:
             for i in self.layers[n + 1]:
                 if set(self.S[i]) != set(self.layers[n]):
                     raise ValueError(
-                        f"unit {i!r} (in U_{n + 2}) has S_i = {_short(list(self.S[i]))}, not exactly "
-                        f"U_{n + 1} = {_short(list(self.layers[n]))}; "
+                        f"unit {i!r} (in U_{n + 2}) has S_i = {short_list(list(self.S[i]))}, not exactly "
+                        f"U_{n + 1} = {short_list(list(self.layers[n]))}; "
                         "only a fully connected layered graph converts to a Network"
                     )
         names = {}
@@ -89,7 +89,7 @@ class GraphConversions:
                     f"the {label} units use different activations {sorted(found)}; a Network has one"
                 )
             names[label] = self.f[units[0]] if units else None
-        config = self._network_config or {}
+        config = self.network_config or {}
         hidden = names["hidden"] or config.get("hidden", "sigmoid")
         net = Network(
             [len(u) for u in self.layers],

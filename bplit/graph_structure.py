@@ -154,7 +154,7 @@ class GraphGradients:
         return np.concatenate([self.dw.array, self.db.array])
 
 
-def _short(units: Sequence[Any], limit: int = 8) -> str:
+def short_list(units: Sequence[Any], limit: int = 8) -> str:
     items = [repr(u) for u in units[:limit]]
     if len(units) > limit:
         items.append(f"... ({len(units)} in all)")
@@ -210,7 +210,7 @@ class GraphStructure:
                 raise ValueError(f"S_{i!r} lists unit {dup[0]!r} more than once")
             if self.layer_of[i] == 1 and len(s) > 0:
                 raise ValueError(
-                    f"input unit {i!r} (in U_1) has upstream units {_short(list(s))}; "
+                    f"input unit {i!r} (in U_1) has upstream units {short_list(list(s))}; "
                     "input units take x_i as given (eq. 1) and have no S_i"
                 )
         S: dict[Unit, tuple[Unit, ...]] = {}
@@ -249,7 +249,7 @@ class GraphStructure:
                     cycle = path[path.index(j) :] + [j]
                     links = ", ".join(f"{a!r} in S_{b!r}" for b, a in zip(cycle, cycle[1:]))
                     raise ValueError(
-                        f"the graph has a cycle through units {_short(cycle)} ({links}); "
+                        f"the graph has a cycle through units {short_list(cycle)} ({links}); "
                         "the network must be non-recurrent"
                     )
                 elif colour[j] == white:
@@ -279,7 +279,7 @@ class GraphStructure:
                     )
             missing = [i for i in self.hidden_and_output if i not in activation]
             if missing:
-                raise ValueError(f"activation gives no f_i for units {_short(missing)}")
+                raise ValueError(f"activation gives no f_i for units {short_list(missing)}")
             chosen = {i: activation[i] for i in self.hidden_and_output}
         else:
             chosen = dict.fromkeys(self.hidden_and_output, activation)
@@ -302,7 +302,7 @@ class GraphStructure:
                 return f"unit {u!r} is in no layer"
         if self.layer_of[i] == 1:
             return f"({i!r}, {j!r}) is not an edge: {i!r} is an input unit and has no weights"
-        return f"({i!r}, {j!r}) is not an edge: unit {j!r} is not in S_{i!r} = {_short(list(self.S[i]))}"
+        return f"({i!r}, {j!r}) is not an edge: unit {j!r} is not in S_{i!r} = {short_list(list(self.S[i]))}"
 
     def _explain_bias(self, key: Any) -> str:
         if not isinstance(key, Hashable) or key not in self.layer_of:

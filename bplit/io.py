@@ -205,7 +205,7 @@ def _load_network(config: dict, arrays: dict[str, np.ndarray], version: int) -> 
     _check_arrays(arrays, shapes, net.dtype)
     net.weights = [np.ascontiguousarray(arrays[f"weights_{l}"]) for l in range(L)]
     net.biases = [arrays[f"biases_{l}"] for l in range(L)]
-    net._check_params()
+    net.check_params()
     return net
 
 
@@ -252,7 +252,7 @@ def _load_graph(config: dict, arrays: dict[str, np.ndarray]) -> GraphNetwork:
             raise ValueError(
                 f"network init must be one of {list(INITIALIZERS)}, got {_short(network['init'])}"
             )
-        g._network_config = {"hidden": activation_from_name(network["hidden"]), "init": network["init"]}
+        g.network_config = {"hidden": activation_from_name(network["hidden"]), "init": network["init"]}
     _check_arrays(arrays, {"w": (len(g.edges),), "b": (len(g.hidden_and_output),)}, g.dtype)
     np.copyto(g.w.array, arrays["w"])
     np.copyto(g.b.array, arrays["b"])

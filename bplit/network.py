@@ -46,7 +46,7 @@ __all__ = ["Network", "Trace", "Gradients", "History", "INITIALIZERS", "accuracy
 Array = np.ndarray
 INITIALIZERS = ("nielsen", "glorot", "he")
 # longdouble (80-bit extended on x86-64) is for reference computations, e.g. central differences
-DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.longdouble))
+DTYPES = V.NETWORK_DTYPES
 
 
 def bp3_bp4(
@@ -137,7 +137,8 @@ class Network(Trainable):
     raise ``ValueError``; a computation that would overflow raises
     ``FloatingPointError``. A call that raises leaves the parameters unchanged, except
     ``fit``, which keeps the epochs that completed (see :meth:`fit`). ``step`` and
-    ``fit`` update ``weights[l]`` and ``biases[l]`` in place.
+    ``fit`` update ``weights[l]`` and ``biases[l]`` in place. ``forward_passes`` counts
+    the forward passes run (see :func:`bplit.count_forward_passes`).
 
     Examples
     --------
@@ -147,6 +148,8 @@ class Network(Trainable):
     >>> [g.shape for g in net.gradients(X, Y).weights]
     [(4, 3), (2, 4)]
     """
+
+    forward_passes = 0
 
     def __init__(
         self,
@@ -174,7 +177,7 @@ class Network(Trainable):
         if reduction not in REDUCTIONS:
             raise ValueError(f"reduction must be one of {list(REDUCTIONS)}, got {reduction!r}")
         self.reduction = reduction
-        self.dtype = _check_dtype(dtype)
+        self.dtype = V.network_dtype(dtype)
         if init not in INITIALIZERS:
             raise ValueError(f"init must be one of {list(INITIALIZERS)}, got {init!r}")
         self.init = init
@@ -220,7 +223,7 @@ class Network(Trainable):
         for l in range(self.n_layers):
             yield self.output if l == self.n_layers - 1 else self.hidden
 
-    def _check_params(self) -> None:
+    def check_params(self) -> None:
         """Every parameter an array of the right shape and dtype, with finite entries."""
         for l, (w, b) in enumerate(zip(self.weights, self.biases)):
             shape_w = (self.sizes[l + 1], self.sizes[l])
@@ -240,12 +243,12 @@ class Network(Trainable):
                 raise ValueError(f"weights[{l}] or biases[{l}] contain NaN or infinite values")
 
     def _check_x(self, X: object) -> Array:
-        self._check_params()
+        self.check_params()
         return V.as_batch("X", X, self.sizes[0], self.dtype)
 
-    def _check_xy(self, X: object, Y: object, names: tuple[str, str] = ("X", "Y")) -> tuple[Array, Array]:
+    def check_xy(self, X: object, Y: object, names: tuple[str, str] = ("X", "Y")) -> tuple[Array, Array]:
         """Validated parameters, inputs ``X`` and targets ``Y`` (including the loss's own target checks)."""
-        self._check_params()
+        self.check_params()
         X = V.as_batch(names[0], X, self.sizes[0], self.dtype)
         Y = V.as_targets(names[1], Y, self.sizes[-1], self.dtype, self.loss_fn)
         if Y.shape[0] != X.shape[0]:
@@ -264,6 +267,7 @@ class Network(Trainable):
         source 003 writes it), which BLAS computes faster for a batch of rows; ``z`` and
         ``a`` are then views of column-major arrays, with the same values.
         """
+        self.forward_passes += 1
         z: list[Array] = []
         a: list[Array] = [X]
         for l, (w, b, f) in enumerate(zip(self.weights, self.biases, self.activations())):
@@ -336,7 +340,7 @@ class Network(Trainable):
         r"""The batch cost :math:`C = \omega\sum_s C_s`."""
         return self.loss_fn.total(trace.z[-1], trace.a[-1], Y) * sample_weight(self.reduction, Y.shape[0])
 
-    def _evaluate(self, X: Array, Y: Array) -> tuple[float, Array]:
+    def evaluate(self, X: Array, Y: Array) -> tuple[float, Array]:
         """The batch cost and the outputs on checked arrays."""
         trace = self._forward(X)
         return self._cost(trace, Y), trace.a[-1]
@@ -344,7 +348,7 @@ class Network(Trainable):
     @_guarded
     def loss(self, X: Array, Y: Array) -> float:
         """The batch cost :math:`C` on ``(X, Y)`` (``Y`` of shape ``(m, sizes[-1])``)."""
-        X, Y = self._check_xy(X, Y)
+        X, Y = self.check_xy(X, Y)
         return self._cost(self._forward(X), Y)
 
     # ------------------------------------------------------------------ backward
@@ -367,20 +371,21 @@ class Network(Trainable):
             deltas.append(delta)
         return deltas[::-1]
 
-    def _backward(self, trace: Trace, Y: Array) -> Gradients:
-        """Gradients of the batch cost: BP1-BP2 (:meth:`_deltas`), then BP3-BP4 (:func:`bp3_bp4`)."""
+    def backward(self, trace: Trace, Y: Array) -> Gradients:
+        """Gradients of the batch cost: BP1-BP2 (:meth:`_deltas`), then BP3-BP4 (:func:`bp3_bp4`),
+        from the ``trace`` of :meth:`forward` and targets ``Y`` as :meth:`check_xy` returns them."""
         deltas = self._deltas(trace, Y, sample_weight(self.reduction, Y.shape[0]))
         gw, gb = zip(*(bp3_bp4(delta, a) for delta, a in zip(deltas, trace.a)))
         return Gradients(list(gw), list(gb), deltas)
 
-    def _parameters(self) -> tuple[list[Array], list[Array]]:
+    def parameters(self) -> tuple[list[Array], list[Array]]:
         """The parameter arrays themselves (updated in place): ``(weights, biases)``."""
         return self.weights, self.biases
 
-    def _cost_and_gradients(self, X: Array, Y: Array) -> tuple[float, list[Array], list[Array]]:
-        """The batch cost and its gradients on checked arrays, in the order of :meth:`_parameters`."""
+    def cost_and_gradients(self, X: Array, Y: Array) -> tuple[float, list[Array], list[Array]]:
+        """The batch cost and its gradients on checked arrays, in the order of :meth:`parameters`."""
         trace = self._forward(X)
-        g = self._backward(trace, Y)
+        g = self.backward(trace, Y)
         return self._cost(trace, Y), g.weights, g.biases
 
     @_guarded
@@ -403,8 +408,8 @@ class Network(Trainable):
         Gradients
             ``.weights``, ``.biases`` shaped like the parameters and ``.deltas``.
         """
-        X, Y = self._check_xy(X, Y)
-        return self._backward(self._forward(X), Y)
+        X, Y = self.check_xy(X, Y)
+        return self.backward(self._forward(X), Y)
 
     # ------------------------------------------------------------------ training
     def _update(self, trace: Trace, Y: Array, eta: float, ws: _Workspace) -> None:
@@ -438,7 +443,7 @@ class Network(Trainable):
         unchanged.
         """
         eta = V.positive_float("learning_rate", learning_rate)
-        X, Y = self._check_xy(X, Y)
+        X, Y = self.check_xy(X, Y)
         ws = self._workspace(X.shape[0])
         trace = self._forward(X, ws)
         cost = self._cost(trace, Y)
@@ -460,7 +465,7 @@ class Network(Trainable):
         new = Network.__new__(Network)
         new.__dict__.update(self.__dict__)
         new.__dict__.pop("_ws", None)  # scratch arrays are not shared
-        new.dtype = _check_dtype(dtype)
+        new.dtype = V.network_dtype(dtype)
         new.weights = [w.astype(new.dtype, copy=True) for w in self.weights]
         new.biases = [b.astype(new.dtype, copy=True) for b in self.biases]
         return new
@@ -479,7 +484,7 @@ class Network(Trainable):
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the parameters and configuration to an ``.npz`` file (no pickle); see :func:`bplit.load`."""
-        self._check_params()
+        self.check_params()
         write_network(self, path)
 
     def __repr__(self) -> str:
@@ -488,10 +493,3 @@ class Network(Trainable):
             f"Network({c['sizes']}, hidden={c['hidden']!r}, output={c['output']!r}, "
             f"loss={c['loss']!r}, dtype={c['dtype']}, reduction={c['reduction']!r})"
         )
-
-
-def _check_dtype(dtype: type | np.dtype) -> np.dtype:
-    dt = np.dtype(dtype)
-    if dt not in DTYPES:
-        raise ValueError(f"dtype must be one of float32, float64, longdouble, got {dt}")
-    return dt

@@ -63,195 +63,16 @@ momentum, Adam and weight decay" (book/optimizers.ipynb).
 
 from __future__ import annotations
 
-import copy
 import math
-import numbers
-import weakref
-from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
 from . import _validation as V
+from .contract import Optimizer, Rate
 
 __all__ = ["Optimizer", "SGD", "Adam"]
 
 Array = np.ndarray
-Rate = float | Callable[[int], float]
-_NETWORK_METHODS = ("_check_xy", "_parameters", "_cost_and_gradients")
-
-
-def _check_network(net: object) -> None:
-    if not hasattr(net, "dtype") or not all(callable(getattr(net, n, None)) for n in _NETWORK_METHODS):
-        raise TypeError(
-            "net must be a bplit.Network or bplit.GraphNetwork (an object with dtype, _check_xy, "
-            f"_parameters and _cost_and_gradients), got {type(net).__name__}; call opt.step(net, X, Y)"
-        )
-
-
-def _in_range(name: str, value: object, low: float, high: float, high_ok: bool) -> float:
-    """``value`` as a float in ``[low, high)`` (``[low, high]`` when ``high_ok``)."""
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or not (low <= value and (value <= high if high_ok else value < high)):
-        interval = f"[{low}, {high}{']' if high_ok else ')'}"
-        raise ValueError(f"{name} must be a number in {interval}, got {value!r}")
-    return float(value)
-
-
-class Optimizer:
-    r"""Base class: learning rate (or schedule), weight decay, and state per network.
-
-    A subclass provides ``_new_state(params)`` (the state before the first step, or
-    ``None`` when it keeps none) and ``_update(params, grads, state, eta)``, which
-    returns the new parameters and the new state as *new* arrays, leaving its
-    arguments untouched; :meth:`_apply` stores them only when every value is finite.
-
-    Parameters
-    ----------
-    learning_rate : float or callable
-        :math:`\eta > 0`, or a schedule ``epoch -> eta`` evaluated at :attr:`epoch`
-        (epochs count from 1).
-    weight_decay : float
-        :math:`\lambda \ge 0`: adds :math:`\frac{\lambda}{2}\sum w^2` over the weights
-        (not the biases) to the batch cost.
-
-    Attributes
-    ----------
-    epoch : int
-        The epoch the schedule is evaluated at (default 1); ``fit`` sets it at the
-        start of every epoch, a loop calling :meth:`step` may set it.
-    """
-
-    _state_keys: tuple[str, ...] = ()
-
-    def __init__(self, learning_rate: Rate, weight_decay: float = 0.0) -> None:
-        self.learning_rate = learning_rate
-        self.weight_decay = _in_range("weight_decay", weight_decay, 0.0, math.inf, False)
-        self.epoch = 1
-        self._states: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-    @property
-    def learning_rate(self) -> Rate:
-        """The learning rate :math:`\\eta`: a positive float or a callable ``epoch -> float``."""
-        return self._learning_rate
-
-    @learning_rate.setter
-    def learning_rate(self, value: Rate) -> None:
-        self._learning_rate = value if callable(value) else V.positive_float("learning_rate", value)
-
-    @property
-    def epoch(self) -> int:
-        return self._epoch
-
-    @epoch.setter
-    def epoch(self, value: int) -> None:
-        self._epoch = V.positive_int("epoch", value)
-
-    def learning_rate_at(self, epoch: int | None = None) -> float:
-        """The learning rate of ``epoch`` (default :attr:`epoch`), checked positive and finite.
-
-        Raises
-        ------
-        ValueError
-            If the schedule returns anything but a positive finite number, naming the epoch.
-        """
-        epoch = self.epoch if epoch is None else V.positive_int("epoch", epoch)
-        return V.learning_rate_at(self._learning_rate, epoch)
-
-    # ------------------------------------------------------------------ one update
-    def step(self, net: Any, X: Any, Y: Any) -> float:
-        r"""One update of ``net``'s parameters on the batch ``(X, Y)``.
-
-        Parameters
-        ----------
-        net : bplit.Network or bplit.GraphNetwork
-        X : ndarray of shape (m, n_in)
-        Y : ndarray of shape (m, n_out), or (m,) class labels (as for ``net.loss``)
-
-        Returns
-        -------
-        float
-            The batch cost *before* the update, :math:`C + \frac{\lambda}{2}\sum w^2`.
-
-        Raises
-        ------
-        TypeError
-            If ``net`` is not a network.
-        FloatingPointError
-            If a value would overflow or is not finite. A failed step changes
-            neither the network nor the optimizer's state.
-        """
-        _check_network(net)
-        try:
-            with V.fp_guard():
-                X, Y = net._check_xy(X, Y)
-                return self._apply(net, X, Y)
-        except FloatingPointError as err:
-            raise FloatingPointError(
-                f"{type(self).__name__}.step: the computation left the range of {np.dtype(net.dtype)} ({err}); "
-                "inputs, targets, parameters or the learning rate are too large. The network's parameters "
-                "and the optimizer's state were not changed by this call."
-            ) from None
-
-    def _apply(self, net: Any, X: Array, Y: Array) -> float:
-        """:meth:`step` on arrays already checked by ``net._check_xy``: the update, atomic."""
-        eta = self.learning_rate_at()
-        with V.fp_guard():
-            cost, gw, gb = net._cost_and_gradients(X, Y)
-            weights, biases = net._parameters()
-            lam = self.weight_decay
-            if lam > 0:
-                cost = cost + 0.5 * lam * sum(float(np.vdot(w, w)) for w in weights)
-                for g, w in zip(gw, weights):
-                    g += lam * w  # fresh arrays: the contract lets us overwrite them
-            params = [*weights, *biases]
-            state = self._states.get(net)
-            if state is None:
-                state = self._new_state(params)
-            new_params, new_state = self._update(params, [*gw, *gb], state, eta)
-            arrays = [*new_params, *self._state_arrays(new_state)]
-            if not (math.isfinite(cost) and all(V.all_finite(a) for a in arrays)):
-                raise FloatingPointError("the update gave values that are not finite")
-        for p, new in zip(params, new_params):  # store: cannot fail
-            np.copyto(p, new)
-        if new_state is not None:
-            self._states[net] = new_state
-        return float(cost)
-
-    # ------------------------------------------------------------------ state
-    def _state_arrays(self, state: dict | None) -> list[Array]:
-        return [] if state is None else [a for key in self._state_keys for a in state[key]]
-
-    def _get_state(self, net: Any) -> dict | None:
-        """A deep copy of the state kept for ``net``, or ``None`` when there is none yet."""
-        return copy.deepcopy(self._states.get(net))
-
-    def _set_state(self, net: Any, state: dict | None) -> None:
-        """Replace the state kept for ``net`` by a copy of ``state`` (``None`` forgets it)."""
-        _check_network(net)
-        if state is None:
-            self._states.pop(net, None)
-            return
-        params = [p for group in net._parameters() for p in group]
-        if not isinstance(state, dict) or set(state) != {"step", *self._state_keys}:
-            raise ValueError(f"{type(self).__name__}: not a state of this optimizer: {state!r:.80}")
-        for key in self._state_keys:
-            arrays = state[key]
-            if len(arrays) != len(params) or any(
-                not isinstance(a, np.ndarray) or a.shape != p.shape or a.dtype != p.dtype
-                for a, p in zip(arrays, params)
-            ):
-                raise ValueError(
-                    f"{type(self).__name__}: state {key!r} does not match the network's parameters"
-                )
-        self._states[net] = copy.deepcopy(state)
-
-    def reset(self, net: Any = None) -> None:
-        """Forget the state kept for ``net`` (velocity, moments, step count), or for every network."""
-        if net is None:
-            self._states.clear()
-        else:
-            self._states.pop(net, None)
 
 
 class SGD(Optimizer):
@@ -288,23 +109,23 @@ class SGD(Optimizer):
     True
     """
 
-    _state_keys = ("velocity",)
+    state_keys = ("velocity",)
 
     def __init__(
         self, learning_rate: Rate, momentum: float = 0.0, nesterov: bool = False, weight_decay: float = 0.0
     ) -> None:
         super().__init__(learning_rate, weight_decay)
-        self.momentum = _in_range("momentum", momentum, 0.0, 1.0, False)
+        self.momentum = V.in_range("momentum", momentum, 0.0, 1.0, False)
         if not isinstance(nesterov, (bool, np.bool_)):
             raise ValueError(f"nesterov must be True or False, got {nesterov!r}")
         self.nesterov = bool(nesterov)
 
-    def _new_state(self, params: list[Array]) -> dict | None:
+    def init_state(self, params: list[Array]) -> dict | None:
         if self.momentum == 0:
             return None
         return {"step": 0, "velocity": [np.zeros_like(p) for p in params]}
 
-    def _update(
+    def update(
         self, params: list[Array], grads: list[Array], state: dict | None, eta: float
     ) -> tuple[list[Array], dict | None]:
         if state is None:  # mu = 0: theta - eta g
@@ -348,7 +169,7 @@ class Adam(Optimizer):
         :math:`\lambda \ge 0`: L2 regularisation, added to the gradient before the moments.
     """
 
-    _state_keys = ("m", "v")
+    state_keys = ("m", "v")
 
     def __init__(
         self,
@@ -359,14 +180,14 @@ class Adam(Optimizer):
         weight_decay: float = 0.0,
     ) -> None:
         super().__init__(learning_rate, weight_decay)
-        self.beta1 = _in_range("beta1", beta1, 0.0, 1.0, False)
-        self.beta2 = _in_range("beta2", beta2, 0.0, 1.0, False)
+        self.beta1 = V.in_range("beta1", beta1, 0.0, 1.0, False)
+        self.beta2 = V.in_range("beta2", beta2, 0.0, 1.0, False)
         self.eps = V.positive_float("eps", eps)
 
-    def _new_state(self, params: list[Array]) -> dict:
+    def init_state(self, params: list[Array]) -> dict:
         return {"step": 0, "m": [np.zeros_like(p) for p in params], "v": [np.zeros_like(p) for p in params]}
 
-    def _update(
+    def update(
         self, params: list[Array], grads: list[Array], state: dict | None, eta: float
     ) -> tuple[list[Array], dict]:
         assert state is not None

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from . import _validation as V
+from .contract import Optimizer
 
 __all__ = ["History", "Trainable", "accuracy", "train"]
 
@@ -103,8 +104,10 @@ def check_rate_or_optimizer(learning_rate: Any, optimizer: Any) -> None:
             f"and optimizer (from bplit.optim); got learning_rate={learning_rate!r}, optimizer={optimizer!r}"
         )
     if optimizer is not None:
-        if not callable(getattr(optimizer, "_apply", None)):
-            raise TypeError(f"optimizer must be an optimizer of bplit.optim (SGD, Adam), got {optimizer!r}")
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(
+                f"optimizer must be a bplit.optim.Optimizer (SGD, Adam, or a subclass), got {optimizer!r}"
+            )
     elif not callable(learning_rate):
         V.positive_float("learning_rate", learning_rate)
 
@@ -139,9 +142,8 @@ def train(
     """The epochs of ``fit`` on checked arguments; see :meth:`bplit.Network.fit`.
 
     ``epoch_update(epoch)`` gives the function that makes one update on a mini-batch
-    ``(Xb, Yb)`` during ``epoch``. ``net`` provides
-    ``_parameters()``, ``_check_params()``, ``_evaluate(X, Y) -> (cost, outputs)`` and
-    ``loss_fn``. If an epoch fails (an overflow, an exception in the callback, an
+    ``(Xb, Yb)`` during ``epoch``. ``net`` is a :class:`bplit.contract.Model`; the
+    optimizer, if any, a :class:`bplit.contract.Optimizer`. If an epoch fails (an overflow, an exception in the callback, an
     interrupt), the parameters and the optimizer's state go back to the end of the last
     completed epoch and the exception is re-raised carrying the history as ``.history``.
     """
@@ -151,29 +153,29 @@ def train(
         patience = V.positive_int("patience", patience)
     rng = np.random.default_rng(seed)
     history = History()
-    params = [p for group in net._parameters() for p in group]
+    params = [p for group in net.parameters() for p in group]
     completed = [p.copy() for p in params]  # the end of the last completed epoch
-    state = optimizer._get_state(net) if optimizer is not None else None
+    state = optimizer.state_dict(net) if optimizer is not None else None
     best, since_best = None, 0
     n = X.shape[0]
     try:
         for epoch in _progress_bar(epochs, progress):
-            net._check_params()  # once per epoch: a callback may change the parameters
+            net.check_params()  # once per epoch: a callback may change the parameters
             order = rng.permutation(n)
             update = epoch_update(epoch)
             for start in range(0, n, batch_size):
                 idx = order[start : start + batch_size]
                 update(X[idx], Y[idx])
-            loss = net._evaluate(X, Y)[0]
+            loss = net.evaluate(X, Y)[0]
             if validation is not None:
-                val_loss, outputs = net._evaluate(*validation)
+                val_loss, outputs = net.evaluate(*validation)
             stop = callback is not None and callback(epoch, net) is False
             # the epoch is complete: record it and keep its parameters
             history.append(loss)
             for p, keep in zip(params, completed):
                 np.copyto(keep, p)
             if optimizer is not None:
-                state = optimizer._get_state(net)
+                state = optimizer.state_dict(net)
             if validation is not None:
                 history.val_loss.append(val_loss)
                 if net.loss_fn.classification:
@@ -191,7 +193,7 @@ def train(
         for p, keep in zip(params, completed):
             np.copyto(p, keep)
         if optimizer is not None:
-            optimizer._set_state(net, state)
+            optimizer.load_state_dict(net, state)
         try:
             exc.history = history  # type: ignore[attr-defined]
         except AttributeError:  # an exception type without attributes: re-raised as it is
@@ -206,10 +208,9 @@ def train(
 class Trainable:
     """``fit`` for a network class: :class:`bplit.Network` and :class:`bplit.GraphNetwork`.
 
-    The class provides ``dtype``, ``loss_fn``, ``_check_xy(X, Y, names)``,
-    ``_check_params()``, ``_parameters()``, ``_evaluate(X, Y)`` and
-    ``_sgd_update(X, Y, eta)`` (one gradient-descent step on checked arrays); optimizers
-    use ``_cost_and_gradients(X, Y)``.
+    The class is a :class:`bplit.contract.Model` and also provides its own
+    ``_sgd_update(X, Y, eta)`` (one gradient-descent step on checked arrays), which
+    ``fit`` uses when it is given a learning rate rather than an optimizer.
     """
 
     @V.guarded
@@ -281,18 +282,18 @@ class Trainable:
         epochs = V.positive_int("epochs", epochs)
         batch_size = V.positive_int("batch_size", batch_size)
         check_rate_or_optimizer(learning_rate, optimizer)
-        X, Y = self._check_xy(X, Y)
+        X, Y = self.check_xy(X, Y)
         validation = None
         if validation_data is not None:
             if not isinstance(validation_data, tuple) or len(validation_data) != 2:
                 raise ValueError("validation_data must be a tuple (X_val, Y_val)")
-            validation = self._check_xy(*validation_data, names=("X_val", "Y_val"))
+            validation = self.check_xy(*validation_data, names=("X_val", "Y_val"))
 
         def epoch_update(epoch: int) -> Callable[[Array, Array], Any]:
             """One update on a mini-batch during ``epoch``: the optimizer's, or plain gradient descent."""
             if optimizer is not None:
                 optimizer.epoch = epoch
-                return lambda Xb, Yb: optimizer._apply(self, Xb, Yb)
+                return lambda Xb, Yb: optimizer.apply(self, Xb, Yb)
             eta = V.learning_rate_at(learning_rate, epoch)  # once per epoch
             return lambda Xb, Yb: self._sgd_update(Xb, Yb, eta)
 

@@ -7,6 +7,7 @@ written from the formulas (Adam in Kingma & Ba's bias-corrected form).
 
 import gc
 import math
+import weakref
 
 import numpy as np
 import pytest
@@ -137,7 +138,7 @@ def test_plain_sgd_is_networks_own_step():
         assert opt.step(net, X, Y) == pytest.approx(other.step(X, Y, 0.3), rel=1e-14)
     for a, b in zip(params_of(net), params_of(other)):
         assert_allclose(a, b, rtol=1e-14, atol=1e-15)
-    assert opt._get_state(net) is None  # mu = 0 keeps no state
+    assert opt.state_dict(net) is None  # mu = 0 keeps no state
 
 
 @pytest.mark.parametrize("decay", [0.0, 0.05])
@@ -165,7 +166,7 @@ def test_adam_state_is_the_moments():
         g = net.gradients(X, Y)
         grads.append([*g.weights, *g.biases])
         opt.step(net, X, Y)
-    state = opt._get_state(net)
+    state = opt.state_dict(net)
     assert state["step"] == 3
     for k in range(4):
         g = [gs[k] for gs in grads]
@@ -186,7 +187,7 @@ def test_velocity_is_a_discounted_sum_of_past_gradients():
         grads.append([*g.weights, *g.biases])
         opt.step(net, X, Y)
     t = len(data)
-    velocity = opt._get_state(net)["velocity"]
+    velocity = opt.state_dict(net)["velocity"]
     for k in range(4):
         v_t = -eta * sum(mu ** (t - j) * grads[j - 1][k] for j in range(1, t + 1))
         assert_allclose(velocity[k], v_t, rtol=1e-12, atol=1e-15)
@@ -222,38 +223,39 @@ def test_state_is_per_network(make):
         alone.step(b_alone, X, Y)
     for p, q in zip(params_of(b), params_of(b_alone)):
         assert_array_equal(p, q)
+    refs = [weakref.ref(net) for net in (a, b, b_alone)]
     del a, b, b_alone
     gc.collect()
-    assert len(shared._states) == 0 and len(alone._states) == 0  # weakly keyed
+    assert all(ref() is None for ref in refs)  # the state is weakly keyed: it keeps no network alive
 
 
 @pytest.mark.parametrize("make", [lambda: SGD(0.1, momentum=0.9), lambda: Adam(0.02)], ids=["sgd", "adam"])
 def test_get_and_set_state_round_trip(make):
     data = batches()
     opt, net, twin, twin_net = make(), make_net(), make(), make_net()
-    assert opt._get_state(net) is None
+    assert opt.state_dict(net) is None
     for X, Y in data[:3]:
         opt.step(net, X, Y)
         twin.step(twin_net, X, Y)
-    key = opt._state_keys[0]
-    saved, saved_params = opt._get_state(net), params_of(net)
-    opt._get_state(net)[key][0] += 1.0  # a copy: changing it does not touch the optimizer
+    key = opt.state_keys[0]
+    saved, saved_params = opt.state_dict(net), params_of(net)
+    opt.state_dict(net)[key][0] += 1.0  # a copy: changing it does not touch the optimizer
     for X, Y in data[3:]:
         opt.step(net, X, Y)
         twin.step(twin_net, X, Y)
     after = params_of(twin_net)
     for p, q in zip(params_of(net), after):
         assert_array_equal(p, q)
-    for p, q in zip(net._parameters()[0] + net._parameters()[1], saved_params):
+    for p, q in zip(net.parameters()[0] + net.parameters()[1], saved_params):
         np.copyto(p, q)
-    opt._set_state(net, saved)
-    saved[key][0] += 1.0  # _set_state kept a copy too
+    opt.load_state_dict(net, saved)
+    saved[key][0] += 1.0  # load_state_dict kept a copy too
     for X, Y in data[3:]:
         opt.step(net, X, Y)
     for p, q in zip(params_of(net), after):
         assert_array_equal(p, q)
     opt.reset(net)
-    assert opt._get_state(net) is None
+    assert opt.state_dict(net) is None
 
 
 class BrokenNetwork:
@@ -264,13 +266,13 @@ class BrokenNetwork:
     def __init__(self):
         self.w, self.b = np.ones((2, 3)), np.zeros(2)
 
-    def _check_xy(self, X, Y):
+    def check_xy(self, X, Y):
         return np.asarray(X, float), np.asarray(Y, float)
 
-    def _parameters(self):
+    def parameters(self):
         return [self.w], [self.b]
 
-    def _cost_and_gradients(self, X, Y):
+    def cost_and_gradients(self, X, Y):
         return 1.0, [np.full((2, 3), np.inf)], [np.zeros(2)]
 
 
@@ -280,15 +282,15 @@ def test_non_finite_gradients_of_any_network_change_nothing(make):
     with pytest.raises(FloatingPointError, match="were not changed"):
         opt.step(net, np.ones((1, 3)), np.ones((1, 2)))
     assert_array_equal(net.w, 1.0)
-    assert opt._get_state(net) is None
+    assert opt.state_dict(net) is None
 
 
 def test_set_state_refuses_a_foreign_state():
     net = make_net()
     with pytest.raises(ValueError, match="not a state"):
-        Adam()._set_state(net, {"step": 1, "velocity": []})
+        Adam().load_state_dict(net, {"step": 1, "velocity": []})
     with pytest.raises(ValueError, match="'velocity' does not match"):
-        SGD(0.1, momentum=0.5)._set_state(net, {"step": 1, "velocity": [np.zeros(3)] * 4})
+        SGD(0.1, momentum=0.5).load_state_dict(net, {"step": 1, "velocity": [np.zeros(3)] * 4})
 
 
 # ---------------------------------------------------------------------- atomicity
@@ -300,14 +302,14 @@ def test_a_step_that_overflows_changes_nothing(make):
     net = bplit.Network(SIZES, hidden="identity", output="identity", seed=0)
     X, Y = batches(1)[0]
     opt.step(net, X, Y)
-    state, params = opt._get_state(net), params_of(net)
+    state, params = opt.state_dict(net), params_of(net)
     with pytest.raises(FloatingPointError, match="were not changed"):
         opt.step(net, X * 1e200, Y)
     for p, q in zip(params_of(net), params):
         assert_array_equal(p, q)
-    after = opt._get_state(net)
+    after = opt.state_dict(net)
     assert after["step"] == state["step"] == 1
-    for key in opt._state_keys:
+    for key in opt.state_keys:
         for p, q in zip(after[key], state[key]):
             assert_array_equal(p, q)
 
@@ -322,7 +324,7 @@ def test_an_update_that_overflows_changes_nothing():
         opt.step(net, X, Y + 100)
     for p, q in zip(params_of(net), params):
         assert_array_equal(p, q)
-    assert opt._get_state(net) is None
+    assert opt.state_dict(net) is None
 
 
 # ---------------------------------------------------------------------- schedules and fit
@@ -360,7 +362,7 @@ def test_fit_with_an_optimizer_is_the_loop_of_steps():
     for epoch in (1, 2, 3):
         opt2.epoch = epoch
         opt2.step(loop, X, Y)
-    assert opt.epoch == 3 and opt._get_state(net)["step"] == 3
+    assert opt.epoch == 3 and opt.state_dict(net)["step"] == 3
     for p, q in zip(params_of(net), params_of(loop)):
         assert_allclose(p, q, rtol=1e-12, atol=1e-15)
     assert history[-1] == pytest.approx(loop.loss(X, Y), rel=1e-12)
@@ -394,7 +396,7 @@ def test_a_non_network_is_a_type_error():
     with pytest.raises(TypeError, match="net must be a bplit.Network or bplit.GraphNetwork.*got ndarray"):
         SGD(0.1).step(X, Y, make_net())
     with pytest.raises(TypeError, match="got str"):
-        Adam()._set_state("net", None)
+        Adam().load_state_dict("net", None)
 
 
 @pytest.mark.parametrize("bad", [0.0, -0.1, float("nan"), None, "fast"])
@@ -421,7 +423,7 @@ def test_bad_data_is_refused_before_anything_changes():
     opt, net = Adam(), make_net()
     with pytest.raises(ValueError, match="shape"):
         opt.step(net, np.ones((5, 2)), np.ones((5, 2)))
-    assert opt._get_state(net) is None
+    assert opt.state_dict(net) is None
 
 
 def test_optimizers_share_the_base_class():
@@ -438,8 +440,8 @@ def test_float32_keeps_float32_and_follows_float64(make):
     for X, Y in data:
         opt.step(net32, X, Y)
         opt.step(net64, X.astype(np.float32).astype(np.float64), Y.astype(np.float32).astype(np.float64))
-    state = opt._get_state(net32)
-    assert all(a.dtype == np.float32 for key in opt._state_keys for a in state[key])
+    state = opt.state_dict(net32)
+    assert all(a.dtype == np.float32 for key in opt.state_keys for a in state[key])
     for p, q in zip(params_of(net32), params_of(net64)):
         assert p.dtype == np.float32
         assert_allclose(p, q, rtol=2e-5, atol=2e-6)
@@ -458,4 +460,4 @@ def test_graph_network_follows_the_same_network(make):
     back = graph.to_network()
     for p, q in zip(params_of(back), params_of(net)):
         assert_allclose(p, q, rtol=1e-12, atol=1e-15)
-    assert opt._get_state(graph)["step"] == STEPS
+    assert opt.state_dict(graph)["step"] == STEPS
