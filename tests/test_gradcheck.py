@@ -79,3 +79,32 @@ def test_float32_gradcheck_takes_integer_labels_like_one_hot_rows():
         bplit.numerical_gradients(net, X, labels).flat(), bplit.numerical_gradients(net, X, Y).flat()
     )
     assert bplit.gradcheck(net, X, labels) < 1e-6
+
+
+def test_count_forward_passes_counts_2P_for_central_differences_and_1_for_backprop():
+    net = bplit.Network([3, 4, 2], seed=0)
+    X, Y = np.ones((5, 3)), np.zeros((5, 2))
+    with bplit.count_forward_passes(net) as passes:
+        bplit.numerical_gradients(net, X, Y)
+        assert passes.count == 2 * net.n_params  # live inside the block
+    with bplit.count_forward_passes(net) as backprop:
+        net.gradients(X, Y)
+    net.loss(X, Y)  # after the block: not counted
+    assert (passes.count, backprop.count) == (2 * net.n_params, 1)
+    with pytest.raises(TypeError, match="Network"):
+        with bplit.count_forward_passes(object()):
+            pass
+
+
+def test_both_networks_meet_the_model_contract():
+    from bplit.contract import Model
+
+    net = bplit.Network([2, 3, 1], seed=0)
+    assert isinstance(net, Model) and isinstance(bplit.GraphNetwork.from_network(net), Model)
+    weights, biases = net.parameters()
+    assert weights is net.weights and biases is net.biases  # the live arrays
+    X, Y = net.check_xy([[1.0, 2.0]], [[0.5]])
+    cost, gw, gb = net.cost_and_gradients(X, Y)
+    g = net.gradients(X, Y)
+    assert cost == net.loss(X, Y) == net.evaluate(X, Y)[0]
+    assert all(np.array_equal(a, b) for a, b in zip([*gw, *gb], [*g.weights, *g.biases]))

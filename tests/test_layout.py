@@ -61,3 +61,68 @@ def test_no_import_cycles():
             visit(n, [n])
     assert cycles == []
     assert "bplit.graph_structure" in graph["bplit.graph_vectorized"]  # the test sees imports at all
+
+
+# ---------------------------------------------------------------- public names only
+REPO = ROOT.parent
+# Other libraries' underscore names that a test or a chapter needs on purpose: the
+# printing hook SymPy documents for custom printers, and scikit-learn's optimizer
+# (reset or read to compare trajectories with bplit's), matplotlib's arrow ends.
+FOREIGN_UNDERSCORE = {"_print", "_optimizer", "_posA_posB"}
+# package-internal helper modules (bplit/_validation.py, bplit/notation/_args.py, ...):
+# importing the module is allowed, its functions are public names within the package
+HELPER_MODULES = {p.stem for p in ROOT.rglob("_*.py") if not p.name.startswith("__")}
+
+
+def _private(name: str) -> bool:
+    """``_x`` but not ``__x__`` nor IPython's display hooks ``_repr_x_``."""
+    return name.startswith("_") and not name.endswith("_") and name not in FOREIGN_UNDERSCORE
+
+
+def _cross_module_underscores(source: str, where: str) -> list[str]:
+    """Every ``obj._name`` on anything but ``self``, ``cls`` or a class of the same
+    source, and every ``from x import _name``, as ``where:line: text``."""
+    tree = ast.parse(source)
+    own = {"self", "cls"} | {n.name for n in ast.walk(tree) if isinstance(n, ast.ClassDef)}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and _private(node.attr):
+            if not (isinstance(node.value, ast.Name) and node.value.id in own):
+                found.append(f"{where}:{node.lineno}: {ast.unparse(node)}")
+        elif isinstance(node, ast.ImportFrom):
+            names = [a.name for a in node.names if _private(a.name) and a.name not in HELPER_MODULES]
+            found += [f"{where}:{node.lineno}: import {name}" for name in names]
+    return found
+
+
+def _code_cells(path: Path) -> str:
+    import json
+
+    cells = json.loads(path.read_text())["cells"]
+    lines = []
+    for cell in cells:
+        if cell["cell_type"] == "code":
+            src = "".join(cell["source"])
+            lines += ["# " + ln if ln.lstrip().startswith(("%", "!")) else ln for ln in src.splitlines()]
+            lines.append("")
+    return "\n".join(lines)
+
+
+def test_no_module_reaches_into_another_modules_underscore_names():
+    offenders = []
+    files = [*sorted((REPO / "bplit").glob("*.py")), *sorted((REPO / "bplit" / "notation").glob("*.py"))]
+    files += sorted((REPO / "tests").glob("*.py"))
+    for path in files:
+        offenders += _cross_module_underscores(path.read_text(), str(path.relative_to(REPO)))
+    for path in sorted((REPO / "book").glob("*.ipynb")):
+        offenders += _cross_module_underscores(_code_cells(path), str(path.relative_to(REPO)))
+    assert len(files) > 30
+    assert offenders == [], "underscore names used across modules:\n" + "\n".join(offenders)
+
+
+def test_the_underscore_check_sees_what_it_should():
+    source = (
+        "class A:\n    def f(self):\n        return self._x, A._y, net._forward(X)\n\nfrom m import _z, y\n"
+    )
+    assert sorted(_cross_module_underscores(source, "m.py")) == ["m.py:3: net._forward", "m.py:5: import _z"]
+    assert _cross_module_underscores("from . import _validation\nx.__dict__, x._repr_latex_()", "m.py") == []

@@ -461,3 +461,49 @@ def test_graph_network_follows_the_same_network(make):
     for p, q in zip(params_of(back), params_of(net)):
         assert_allclose(p, q, rtol=1e-12, atol=1e-15)
     assert opt.state_dict(graph)["step"] == STEPS
+
+
+def test_the_api_pages_custom_optimizer_trains_a_network():
+    # book/api.md shows sign-SGD, a subclass of bplit.Optimizer that defines only
+    # update, trained by fit; run the page's code and check what it prints and does
+    import contextlib
+    import io
+    import re
+    from pathlib import Path
+
+    api = (Path(__file__).resolve().parents[1] / "book" / "api.md").read_text()
+    section = api.split("## The contract: models and optimizers")[1].split("\n## ")[0]
+    code = re.findall(r"```python\n(.*?)```", section, flags=re.S)[0]
+    shown = code.rstrip().splitlines()[-1].removeprefix("# ")
+    scope: dict = {}
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(code, "api.md", "exec"), scope)
+    assert out.getvalue().strip() == shown
+    assert scope["history"][-1] < 0.01 * scope["history"][0]
+    # one step is exactly theta - eta sign(g), and the optimizer keeps no state
+    opt, net = scope["SignSGD"](0.05), make_net()
+    X, Y = batches()[0]
+    g = net.gradients(X, Y)
+    before = params_of(net)
+    opt.step(net, X, Y)
+    expected = [p - 0.05 * np.sign(q) for p, q in zip(before, [*g.weights, *g.biases])]
+    for p, q in zip(params_of(net), expected):
+        assert_array_equal(p, q)
+    assert opt.state_dict(net) is None
+
+
+def test_fit_refuses_an_optimizer_that_is_not_an_optimizer():
+    class Duck:
+        def step(self, net, X, Y):
+            return 0.0
+
+    X, Y = batches()[0]
+    with pytest.raises(TypeError, match="bplit.optim.Optimizer"):
+        make_net().fit(X, Y, epochs=1, batch_size=2, optimizer=Duck())
+
+
+def test_an_optimizer_without_update_says_so():
+    X, Y = batches()[0]
+    with pytest.raises(NotImplementedError, match="update"):
+        Optimizer(0.1).step(make_net(), X, Y)
