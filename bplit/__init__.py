@@ -7,7 +7,16 @@ computes.
 
 from . import optim
 from ._validation import DtypeError
-from .activations import ACTIVATIONS, Activation, get_activation, log_softmax, relu, sigmoid, softmax
+from .activations import (
+    ACTIVATIONS,
+    Activation,
+    get_activation,
+    log_softmax,
+    relu,
+    relu_activation,
+    sigmoid,
+    softmax,
+)
 from .contract import Model, Optimizer
 from .counting import count_forward_passes
 from .gradcheck import gradcheck, numerical_gradients, relative_error
@@ -50,6 +59,7 @@ __all__ = [
     "optim",
     "relative_error",
     "relu",
+    "relu_activation",
     "save",
     "sigmoid",
     "softmax",

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .activations import ACTIVATIONS, Activation, get_activation, relu
+from .activations import ACTIVATIONS, Activation, get_activation, relu_activation
 from .losses import LOSSES, Loss
 
 FORMAT_VERSION = 2  # 1: Network only (no "kind"); 2: "kind" = "Network" or "GraphNetwork"
@@ -64,7 +64,7 @@ def activation_from_name(name: object) -> Activation:
         d0 = float(m.group(1))
     except ValueError:
         raise ValueError(f"unknown activation {name!r}") from None
-    return relu(d0)
+    return relu_activation(d0)
 
 
 def _same_activation(act: Activation, ref: Activation) -> bool:

@@ -14,6 +14,7 @@ the chapter on source 004.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -24,6 +25,7 @@ __all__ = [
     "ACTIVATIONS",
     "get_activation",
     "relu",
+    "relu_activation",
     "sigmoid",
     "softmax",
     "log_softmax",
@@ -179,12 +181,13 @@ def _tanh_prime_into(z: Array, a: Array, out: Array) -> Array:
 
 
 # ---------------------------------------------------------------------------- ReLU
-def relu(derivative_at_zero: float = 0.0) -> Activation:
-    r"""ReLU, :math:`\max(z, 0)`, with a chosen value of its derivative at ``z = 0``.
+def relu_activation(derivative_at_zero: float = 0.0) -> Activation:
+    r"""ReLU as an :class:`Activation`, with a chosen value of its derivative at ``z = 0``.
 
     ReLU has no derivative at 0.  ``bplit``'s registered ``"relu"`` takes 0 there,
     as PyTorch and JAX do; source 002 (eq. 17) takes 1, which is
-    ``relu(derivative_at_zero=1.0)``.  Any value in [0, 1] is a valid subgradient.
+    ``relu_activation(derivative_at_zero=1.0)``.  Any value in [0, 1] is a valid
+    subgradient.
     """
     if not 0.0 <= derivative_at_zero <= 1.0:
         raise ValueError(
@@ -210,6 +213,34 @@ def relu(derivative_at_zero: float = 0.0) -> Activation:
         value_into=value_into,
         derivative_into=derivative_into,
     )
+
+
+_relu_value = _array_function(lambda z, out: np.maximum(z, 0, out=out))
+_FACTORY = object()  # "not given", to tell the deprecated factory calls apart
+
+
+def relu(z: Array = _FACTORY, derivative_at_zero: float = _FACTORY) -> Array:
+    r"""ReLU :math:`\max(z, 0)`, element-wise, same shape and dtype (arrays or NumPy scalars).
+
+    The activation, with a chosen derivative at 0, is :func:`relu_activation`. The old
+    factory calls ``relu()``, ``relu(derivative_at_zero=d)`` and ``relu(d)`` with a
+    Python number still return that :class:`Activation` for one release, with a
+    ``DeprecationWarning`` naming ``relu_activation``.
+    """
+    python_number = isinstance(z, (int, float)) and not isinstance(z, (bool, np.generic))
+    if z is _FACTORY or derivative_at_zero is not _FACTORY or python_number:
+        if z is not _FACTORY and derivative_at_zero is not _FACTORY:
+            raise TypeError("relu() got both z and derivative_at_zero")
+        d0 = derivative_at_zero if z is _FACTORY else z
+        d0 = 0.0 if d0 is _FACTORY else d0
+        warnings.warn(
+            "bplit.relu() as an Activation factory is deprecated; use "
+            f"bplit.relu_activation(derivative_at_zero={d0!r}) (bplit.relu(z) computes max(z, 0))",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return relu_activation(d0)
+    return _relu_value(z)
 
 
 # ---------------------------------------------------------------------------- identity
@@ -280,7 +311,7 @@ ACTIVATIONS: dict[str, Activation] = {
         value_into=lambda z, out: np.tanh(z, out=out),
         derivative_into=_tanh_prime_into,
     ),
-    "relu": relu(0.0),
+    "relu": relu_activation(0.0),
     "identity": Activation(
         "identity",
         lambda z: z,

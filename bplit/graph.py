@@ -93,7 +93,7 @@ class GraphNetwork(GraphStructure, GraphAlgorithms, GraphConversions, Trainable)
     activation : str, Activation, or mapping of unit id to either
         :math:`f_i`: ``"sigmoid"`` (default), ``"tanh"``, ``"relu"``, ``"identity"`` or
         any element-wise :class:`~bplit.activations.Activation` (e.g.
-        ``bplit.activations.relu(derivative_at_zero=1.0)``, eq. 17's convention),
+        ``bplit.relu_activation(derivative_at_zero=1.0)``, eq. 17's convention),
         for all non-input units or, as a mapping, one per non-input unit.
     loss : str or Loss
         :math:`E` per run: ``"half_sse"`` (default, eq. 3) or ``"mse"``; the loss must

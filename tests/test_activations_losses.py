@@ -35,9 +35,9 @@ def test_relu_derivative_matches_sympy_away_from_zero_and_convention_at_zero():
     np.testing.assert_array_equal(ACTIVATIONS["relu"].value(pts), np.maximum(pts, 0))
     zero = np.zeros((1, 1))
     assert ACTIVATIONS["relu"].derivative(zero)[0, 0] == 0.0
-    assert bplit.relu(1.0).derivative(zero)[0, 0] == 1.0
+    assert bplit.relu_activation(1.0).derivative(zero)[0, 0] == 1.0
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
-        bplit.relu(2.0)
+        bplit.relu_activation(2.0)
 
 
 def test_softmax_jacobian_matches_sympy():
@@ -177,7 +177,7 @@ def test_scalars_and_zero_dim_arrays_work(name, z0):
         assert np.ndim(v) == 0 and np.ndim(d) == 0
         np.testing.assert_allclose(v, act.value(np.array([z0]))[0], rtol=1e-15)
         np.testing.assert_allclose(d, act.derivative(np.array([z0]))[0], rtol=1e-15)
-    assert np.ndim(bplit.relu(1.0).derivative(np.float64(0.0))) == 0
+    assert np.ndim(bplit.relu_activation(1.0).derivative(np.float64(0.0))) == 0
 
 
 @pytest.mark.parametrize("name", ["sigmoid", "tanh", "relu", "identity"])
@@ -188,6 +188,39 @@ def test_in_place_derivative_is_the_same_formula(name):
     with np.errstate(over="raise", invalid="raise", under="ignore"):
         np.testing.assert_array_equal(f.derivative_into(z, f.value(z), np.empty_like(z)), f.derivative(z))
         np.testing.assert_array_equal(f.value_into(z, np.empty_like(z)), f.value(z))
-    r1 = bplit.relu(derivative_at_zero=1.0)
+    r1 = bplit.relu_activation(derivative_at_zero=1.0)
     zero = np.zeros((1, 3))
     np.testing.assert_array_equal(r1.derivative_into(zero, zero, np.empty_like(zero)), 1.0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_computes_like_sigmoid(dtype):
+    """bplit.relu(z) is max(z, 0) element-wise, shape and dtype kept (issue 19 item 3)."""
+    z = np.array([[1.0, -1.0, 0.0], [-0.5, 2.5, -3.0]], dtype=dtype)
+    a = bplit.relu(z)
+    assert a.dtype == dtype and a.shape == z.shape
+    np.testing.assert_array_equal(a, np.maximum(z, 0))
+    np.testing.assert_array_equal(bplit.relu(np.array([1.0, -1.0])), [1.0, 0.0])
+    assert bplit.relu(np.float64(-2.0)) == 0.0 and np.ndim(bplit.relu(np.array(3.0))) == 0
+    np.testing.assert_array_equal(bplit.relu(z), bplit.get_activation("relu")(z))
+    with pytest.raises(TypeError, match="floating-point"):
+        bplit.relu(np.array([1, -1]))
+
+
+@pytest.mark.parametrize(
+    ("call", "d0"),
+    [
+        (lambda: bplit.relu(), 0.0),
+        (lambda: bplit.relu(derivative_at_zero=1.0), 1.0),
+        (lambda: bplit.relu(1.0), 1.0),
+    ],
+)
+def test_relu_factory_calls_are_deprecated(call, d0):
+    with pytest.warns(DeprecationWarning, match=r"relu_activation\(derivative_at_zero="):
+        act = call()
+    new = bplit.relu_activation(d0)
+    assert isinstance(act, bplit.Activation) and act.name == new.name
+    zero = np.zeros((1, 1))
+    assert act.derivative(zero)[0, 0] == d0
+    with pytest.raises(TypeError, match="both"):
+        bplit.relu(np.zeros(2), derivative_at_zero=1.0)

@@ -291,7 +291,7 @@ def test_overflowing_step_is_refused_and_changes_nothing():
         ),
         (lambda: bplit.get_activation(3), ValueError, "unknown activation 3"),
         (lambda: bplit.get_loss(["mse"]), ValueError, "unknown loss"),
-        (lambda: bplit.relu(-0.5), ValueError, r"derivative_at_zero must lie in \[0, 1\]"),
+        (lambda: bplit.relu_activation(-0.5), ValueError, r"derivative_at_zero must lie in \[0, 1\]"),
         (lambda: bplit.sigmoid(np.arange(3)), TypeError, "z must be a real floating-point array"),
         (lambda: bplit.softmax(np.array(1.0)), ValueError, "at least 1 dimension"),
         (lambda: bplit.log_softmax(np.ones(3, dtype=complex)), TypeError, "real floating-point"),

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import bplit
-from bplit.activations import relu
+from bplit.activations import relu_activation
 from bplit.graph import (
     GraphNetwork,
     NotAnEdgeError,
@@ -326,7 +326,7 @@ def test_relu_derivative_at_zero_is_selectable():
     kw = dict(weights={(3, 1): 1.0, (3, 2): -1.0, (4, 3): 1.0}, biases={3: 0.0, 4: 0.0})
     layers, up = [[1, 2], [3], [4]], {3: [1, 2], 4: [3]}
     g0 = GraphNetwork(layers, up, {3: "relu", 4: "identity"}, **kw)
-    g1 = GraphNetwork(layers, up, {3: relu(1.0), 4: "identity"}, **kw)
+    g1 = GraphNetwork(layers, up, {3: relu_activation(1.0), 4: "identity"}, **kw)
     X, Y = np.array([[1.0, 1.0]]), np.array([[1.0]])
     for method in ("vectorized", "loops"):
         d0, d1 = g0.gradients(X, Y, method=method), g1.gradients(X, Y, method=method)

@@ -15,7 +15,12 @@ import bplit
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_round_trip_is_exact(tmp_path, dtype):
     net = bplit.Network(
-        [4, 5, 3], hidden=bplit.relu(1.0), output="softmax", loss="cross_entropy", dtype=dtype, seed=3
+        [4, 5, 3],
+        hidden=bplit.relu_activation(1.0),
+        output="softmax",
+        loss="cross_entropy",
+        dtype=dtype,
+        seed=3,
     )
     net.step(np.ones((2, 4)), np.eye(3)[[0, 2]], 0.1)
     path = tmp_path / "net.npz"
@@ -182,7 +187,7 @@ def _graph(ids, **kwargs):
     u = dict(zip(range(1, 8), ids))
     layers = [[u[1], u[2]], [u[3], u[4], u[5]], [u[6], u[7]]]
     upstream = {u[3]: [u[1], u[2]], u[4]: [u[2]], u[5]: [u[1]], u[6]: [u[3], u[4], u[1]], u[7]: [u[5], u[2]]}
-    acts = {u[3]: "tanh", u[4]: bplit.relu(1.0), u[5]: "sigmoid", u[6]: "identity", u[7]: "relu"}
+    acts = {u[3]: "tanh", u[4]: bplit.relu_activation(1.0), u[5]: "sigmoid", u[6]: "identity", u[7]: "relu"}
     return bplit.GraphNetwork(layers, upstream, acts, **kwargs), u
 
 
@@ -211,7 +216,7 @@ def test_graph_network_round_trip(tmp_path, ids, kwargs):
     g, u = _graph(ids, **kwargs)
     rng = np.random.default_rng(8)
     X = rng.standard_normal((5, 2))
-    X[0, :] = 0.0  # with relu(1.0) and the biases, some x_i may sit at 0: the subgradient is kept
+    X[0, :] = 0.0  # with relu_activation(1.0) and the biases, some x_i may sit at 0: the subgradient is kept
     Y = rng.standard_normal((5, 2))
     g.step(X, Y, 0.05)  # trained parameters, not the seeded ones
     bplit.save(g, tmp_path / "graph")
@@ -294,8 +299,8 @@ def test_what_a_file_cannot_name_is_refused_at_save_time(tmp_path, make, match):
 
 
 def test_registered_activations_made_anew_can_be_saved(tmp_path):
-    # relu(0.0) is a new object equal in every value to the registered "relu"
-    g = bplit.GraphNetwork([[1], [2]], {2: [1]}, bplit.relu(0.0))
+    # relu_activation(0.0) is a new object equal in every value to the registered "relu"
+    g = bplit.GraphNetwork([[1], [2]], {2: [1]}, bplit.relu_activation(0.0))
     bplit.save(g, tmp_path / "r")
     assert bplit.load(tmp_path / "r").f[2].name == "relu"
 
