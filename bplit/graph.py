@@ -50,7 +50,7 @@ from .gradcheck import central_differences, relative_error
 from .graph_algorithms import GraphAlgorithms
 from .graph_convert import GraphConversions
 from .graph_structure import Edge, GraphGradients, GraphStructure, GraphTrace, NotAnEdgeError, ParamMap, Unit
-from .losses import REDUCTIONS, Loss, get_loss, sample_weight
+from .losses import REDUCTIONS, Loss, get_loss, reduction_factor
 from .training import Trainable
 
 __all__ = [
@@ -289,7 +289,7 @@ class GraphNetwork(GraphStructure, GraphAlgorithms, GraphConversions, Trainable)
     def _batch_loss(self, trace: GraphTrace, Y: Array) -> float:
         k = len(self.outputs)
         e = self.loss_fn.per_sample(trace.x[:, -k:], trace.output, Y)
-        return float(e.sum()) * sample_weight(self.reduction, Y.shape[0])  # eq. (8), or its mean
+        return float(e.sum()) * reduction_factor(self.reduction, Y.shape[0])  # eq. (8), or its mean
 
     @_guarded
     def loss(self, X: Array, Y: Array) -> float:
@@ -338,7 +338,7 @@ class GraphNetwork(GraphStructure, GraphAlgorithms, GraphConversions, Trainable)
         r"""Loss, :math:`p_i` per run, :math:`\Delta w` and :math:`\Delta b` by the masked-matrix path."""
         x, y = _vec.forward_arrays(self, X)
         trace = GraphTrace(self.units, x, y, len(self.outputs))
-        dE_dy = self.loss_fn.grad_a(trace.output, Y) * sample_weight(self.reduction, X.shape[0])
+        dE_dy = self.loss_fn.grad_a(trace.output, Y) * reduction_factor(self.reduction, X.shape[0])
         P, dw, db = _vec.backward_arrays(self, x, y, dE_dy)
         return self._batch_loss(trace, Y), P, dw, db
 

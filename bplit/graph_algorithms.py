@@ -17,7 +17,7 @@ import numpy as np
 
 from . import _validation as V
 from ._validation import guarded as _guarded
-from .losses import sample_weight
+from .losses import reduction_factor
 
 __all__ = ["GraphAlgorithms"]
 
@@ -72,7 +72,7 @@ class GraphAlgorithms:
         X, Y = self.check_xy(X, Y)
         E_L = 0.0
         self.init_grad()  # line 1: InitGrad
-        weight = sample_weight(self.reduction, X.shape[0])
+        weight = reduction_factor(self.reduction, X.shape[0])
         for l in range(X.shape[0]):  # line 2: for l in L
             E_L += weight * self.back_propagate(X[l], Y[l], weight)  # line 3: BackPropagate
         # line 4: end for
@@ -166,7 +166,7 @@ class GraphAlgorithms:
     def _loops_gradients(self, X: Array, Y: Array) -> Array:
         """Algorithms 2 and 3 over the batch (no update); returns the :math:`p_i` of every run."""
         P = np.empty((X.shape[0], len(self.units)))
-        weight = sample_weight(self.reduction, X.shape[0])
+        weight = reduction_factor(self.reduction, X.shape[0])
         self.init_grad()
         for l in range(X.shape[0]):
             self.back_propagate(X[l], Y[l], weight)

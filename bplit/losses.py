@@ -6,8 +6,8 @@ Every loss here is defined per sample; the batch cost is
     C = \frac{1}{m}\sum_{s=1}^{m} C_s \quad (\text{reduction="mean"}) \qquad\text{or}\qquad
     C = \sum_{s=1}^{m} C_s \quad (\text{reduction="sum"}),
 
-that is :math:`C = \omega \sum_s C_s` with the weight :math:`\omega` of
-:func:`sample_weight`, the one place the reduction is written.
+that is :math:`C = \omega \sum_s C_s` with the reduction factor :math:`\omega` of
+:func:`reduction_factor`, the one place the reduction is written.
 
 ``"mse"``
     :math:`C_s = \frac{1}{n_{out}}\sum_j (a_{sj} - y_{sj})^2`. With the mean
@@ -33,6 +33,7 @@ The derivations are in the book: chapter "Nielsen's notation (source 003)" for
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -41,19 +42,39 @@ import numpy as np
 from ._validation import DtypeError
 from .activations import Activation
 
-__all__ = ["Loss", "LOSSES", "REDUCTIONS", "get_loss", "sample_weight", "probability_rows", "one_hot"]
+__all__ = [
+    "Loss",
+    "LOSSES",
+    "REDUCTIONS",
+    "get_loss",
+    "reduction_factor",
+    "sample_weight",
+    "probability_rows",
+    "one_hot",
+]
 
 Array = np.ndarray
 REDUCTIONS = ("mean", "sum")
 
 
-def sample_weight(reduction: str, m: int) -> float:
-    r"""The weight :math:`\omega` of each per-sample cost in the batch cost :math:`C = \omega\sum_s C_s`.
+def reduction_factor(reduction: str, m: int) -> float:
+    r"""The factor :math:`\omega` of the batch cost :math:`C = \omega\sum_s C_s` of ``m`` samples.
 
-    :math:`1/m` for ``"mean"``, 1 for ``"sum"``. Every gradient of :math:`C` carries
-    the same factor (:math:`\delta = \omega\,\partial C_s/\partial z`).
+    :math:`1/m` for ``"mean"``, 1 for ``"sum"``: the same for every sample (not a
+    per-sample weight). Every gradient of :math:`C` carries the same factor
+    (:math:`\delta = \omega\,\partial C_s/\partial z`).
     """
     return 1.0 / m if reduction == "mean" else 1.0
+
+
+def sample_weight(reduction: str, m: int) -> float:
+    """Deprecated name of :func:`reduction_factor` (it was never a per-sample weight)."""
+    warnings.warn(
+        "bplit.losses.sample_weight is deprecated; use bplit.losses.reduction_factor",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return reduction_factor(reduction, m)
 
 
 def probability_rows(Y: Array) -> bool:

@@ -20,7 +20,7 @@ Backpropagation reads as source 003's four equations, for a batch:
     \frac{\partial C}{\partial b_l} = \textstyle\sum_s \delta^{l}_{s} \;\text{(BP3)},\quad
     \frac{\partial C}{\partial W_l} = (\delta^{l})^{\top} a^{(l)} \;\text{(BP4)}
 
-with :math:`\omega` the weight of each sample (:func:`bplit.losses.sample_weight`):
+with :math:`\omega` the reduction factor, 1/m or 1 (:func:`bplit.losses.reduction_factor`):
 :meth:`Network._deltas` is BP1-BP2, :func:`bp3_bp4` is BP3-BP4, and both
 :meth:`Network.gradients` and :meth:`Network.step` are made of them. The equations are
 derived, and checked against this file, in the book chapter "Nielsen's notation (source 003)".
@@ -37,7 +37,7 @@ from . import _validation as V
 from ._format import write_network
 from ._validation import guarded as _guarded
 from .activations import Activation, get_activation
-from .losses import REDUCTIONS, Loss, get_loss, sample_weight
+from .losses import REDUCTIONS, Loss, get_loss, reduction_factor
 from .results import Gradients, Trace
 from .training import History, Trainable, accuracy, predicted_labels
 
@@ -338,7 +338,7 @@ class Network(Trainable):
 
     def _cost(self, trace: Trace, Y: Array) -> float:
         r"""The batch cost :math:`C = \omega\sum_s C_s`."""
-        return self.loss_fn.total(trace.z[-1], trace.a[-1], Y) * sample_weight(self.reduction, Y.shape[0])
+        return self.loss_fn.total(trace.z[-1], trace.a[-1], Y) * reduction_factor(self.reduction, Y.shape[0])
 
     def evaluate(self, X: Array, Y: Array) -> tuple[float, Array]:
         """The batch cost and the outputs on checked arrays."""
@@ -357,7 +357,7 @@ class Network(Trainable):
 
         BP1: :math:`\delta^L = \text{scale}\cdot\partial C_s/\partial z^L` per sample (the
         loss's ``output_delta``); BP2: ``delta[l-1] = (delta[l] @ w[l]) * f'(z[l-1])``.
-        With ``scale`` the sample weight these are the deltas of :math:`C`; the recursion
+        With ``scale`` the reduction factor these are the deltas of :math:`C`; the recursion
         is linear, so any other factor (the step's :math:`-\eta`) is carried by every delta.
         """
         a, z = trace.a, trace.z
@@ -374,7 +374,7 @@ class Network(Trainable):
     def backward(self, trace: Trace, Y: Array) -> Gradients:
         """Gradients of the batch cost: BP1-BP2 (:meth:`_deltas`), then BP3-BP4 (:func:`bp3_bp4`),
         from the ``trace`` of :meth:`forward` and targets ``Y`` as :meth:`check_xy` returns them."""
-        deltas = self._deltas(trace, Y, sample_weight(self.reduction, Y.shape[0]))
+        deltas = self._deltas(trace, Y, reduction_factor(self.reduction, Y.shape[0]))
         gw, gb = zip(*(bp3_bp4(delta, a) for delta, a in zip(deltas, trace.a)))
         return Gradients(list(gw), list(gb), deltas)
 
@@ -421,7 +421,7 @@ class Network(Trainable):
         Atomic: every new value is computed into scratch arrays first, under the
         floating-point guard (an overflow raises), and stored only when all are done.
         """
-        deltas = self._deltas(trace, Y, -eta * sample_weight(self.reduction, Y.shape[0]), ws)  # of -eta C
+        deltas = self._deltas(trace, Y, -eta * reduction_factor(self.reduction, Y.shape[0]), ws)  # of -eta C
         new = []
         for l, (delta, a) in enumerate(zip(deltas, trace.a)):
             minus_eta_dC_dW, minus_eta_dC_db = bp3_bp4(delta, a, ws.new_w[l], ws.new_b[l])  # BP4, BP3

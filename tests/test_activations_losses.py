@@ -224,3 +224,11 @@ def test_relu_factory_calls_are_deprecated(call, d0):
     assert act.derivative(zero)[0, 0] == d0
     with pytest.raises(TypeError, match="both"):
         bplit.relu(np.zeros(2), derivative_at_zero=1.0)
+
+
+def test_reduction_factor_and_its_deprecated_name():
+    from bplit.losses import reduction_factor, sample_weight
+
+    assert reduction_factor("mean", 4) == 0.25 and reduction_factor("sum", 4) == 1.0
+    with pytest.warns(DeprecationWarning, match="use bplit.losses.reduction_factor"):
+        assert sample_weight("mean", 4) == 0.25

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import DtypeError
-from ..losses import sample_weight
+from ..losses import reduction_factor
 from ..network import Gradients, Network
 
 Array = np.ndarray
@@ -69,10 +69,10 @@ def rows(name: str, v: object, width: int | None = None, expected: str = "(m, n)
 def mean_factor(net: Network, m: int) -> float:
     r"""The factor that turns the gradients of ``net``'s batch cost into those of the batch *mean*.
 
-    The core's cost is :math:`\omega \sum_s C_s` (:func:`bplit.losses.sample_weight`); the
+    The core's cost is :math:`\omega \sum_s C_s` (:func:`bplit.losses.reduction_factor`); the
     mean is :math:`\frac1m \sum_s C_s`, so the factor is :math:`1/(m\,\omega)`.
     """
-    return 1.0 / (m * sample_weight(net.reduction, m))
+    return 1.0 / (m * reduction_factor(net.reduction, m))
 
 
 def mean_gradients(net: Network, X: object, Y: object) -> Gradients:

@@ -32,7 +32,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..losses import get_loss, sample_weight
+from ..losses import get_loss, reduction_factor
 from ..network import Gradients, Network
 from . import _args
 
@@ -180,7 +180,7 @@ def mse(out: Array, y: Array) -> float:
         Computed with bplit's ``"mse"`` loss, averaged over the ``b`` rows.
     """
     out, y = _check_pair("out", out, "y", y)
-    return get_loss("mse").total(out, out, y) * sample_weight("mean", out.shape[0])
+    return get_loss("mse").total(out, out, y) * reduction_factor("mean", out.shape[0])
 
 
 def mse_gradient(out: Array, y: Array) -> Array:
@@ -199,7 +199,7 @@ def mse_gradient(out: Array, y: Array) -> Array:
         bplit's per-sample ``"mse"`` gradient divided by the batch size ``b``.
     """
     out, y = _check_pair("out", out, "y", y)
-    return get_loss("mse").grad_a(out, y) * sample_weight("mean", out.shape[0])
+    return get_loss("mse").grad_a(out, y) * reduction_factor("mean", out.shape[0])
 
 
 def _batch_gradients(net: Network, X: Array, Y: Array) -> Gradients:
@@ -293,7 +293,7 @@ def dE_dout(net: Network, X: Array, Y: Array, l: int) -> Array:
     out = forward(net, X).out[-1]
     Y = np.asarray(Y)
     out, Y = _check_pair("out", out, "Y", Y)
-    return net.loss_fn.grad_a(out, Y) * sample_weight("mean", out.shape[0])
+    return net.loss_fn.grad_a(out, Y) * reduction_factor("mean", out.shape[0])
 
 
 def d_jk(net: Network, X: Array, Y: Array, l: int) -> Array:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..activations import get_activation
-from ..losses import get_loss, probability_rows, sample_weight
+from ..losses import get_loss, probability_rows, reduction_factor
 from ..network import Network
 from . import _args
 
@@ -223,7 +223,7 @@ def output_Delta(A: Array, Y: Array) -> Array:
 
 def _per_sample_deltas(net: Network, X: Array, Y: Array) -> list[Array]:
     g = net.gradients(X, Y)
-    weight = sample_weight(net.reduction, len(g.deltas[0]))  # the core's deltas carry it
+    weight = reduction_factor(net.reduction, len(g.deltas[0]))  # the core's deltas carry it
     return [d / weight for d in g.deltas]
 
 
@@ -272,7 +272,7 @@ def loss(net: Network, X: Array, Y: Array) -> float:
         ``net.loss(X, Y)`` times ``m`` for the mean reduction.
     """
     c = _args.network(net).loss(X, Y)
-    return c / sample_weight(net.reduction, np.asarray(X).shape[0])
+    return c / reduction_factor(net.reduction, np.asarray(X).shape[0])
 
 
 def dL_dw(net: Network, X: Array, Y: Array, l: int) -> Array:
