@@ -123,8 +123,8 @@ def _savez(path: str | os.PathLike, config: dict, arrays: dict[str, np.ndarray])
 
 def write_network(net: Any, path: str | os.PathLike) -> None:
     """Write ``net`` (a checked :class:`~bplit.Network`) to ``path`` (``.npz`` added when missing)."""
-    activation_name(net.hidden, "hidden layers")
-    activation_name(net.output, "output layer")
+    activation_name(net.hidden_activation, "hidden layers")
+    activation_name(net.output_activation, "output layer")
     loss_name(net.loss_fn)
     config = {"format_version": FORMAT_VERSION, "kind": "Network", **net.config()}
     arrays = {f"weights_{l}": w for l, w in enumerate(net.weights)}

@@ -43,7 +43,9 @@ class GraphConversions:
             start += size
         upstream = {i: ids[l - 1] for l in range(1, len(ids)) for i in ids[l]}
         acts = {
-            i: (net.output if l == len(ids) - 1 else net.hidden) for l in range(1, len(ids)) for i in ids[l]
+            i: (net.output_activation if l == len(ids) - 1 else net.hidden_activation)
+            for l in range(1, len(ids))
+            for i in ids[l]
         }
         weights = {
             (i, j): float(net.weights[l - 1][r, c])
@@ -55,7 +57,7 @@ class GraphConversions:
         g = cls(
             ids, upstream, acts, loss=net.loss_fn, reduction=net.reduction, weights=weights, biases=biases
         )
-        g.network_config = {"hidden": net.hidden, "init": net.init}
+        g.network_config = {"hidden": net.hidden_activation, "init": net.init}
         return g
 
     def to_network(self) -> Network:

@@ -33,12 +33,12 @@ The derivations are in the book: chapter "Nielsen's notation (source 003)" for
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from ._deprecated import renamed_function
 from ._validation import DtypeError
 from .activations import Activation
 
@@ -67,14 +67,7 @@ def reduction_factor(reduction: str, m: int) -> float:
     return 1.0 / m if reduction == "mean" else 1.0
 
 
-def sample_weight(reduction: str, m: int) -> float:
-    """Deprecated name of :func:`reduction_factor` (it was never a per-sample weight)."""
-    warnings.warn(
-        "bplit.losses.sample_weight is deprecated; use bplit.losses.reduction_factor",
-        DeprecationWarning,
-        stacklevel=2,
-    )
-    return reduction_factor(reduction, m)
+sample_weight = renamed_function(reduction_factor, "sample_weight", " (it was never a per-sample weight)")
 
 
 def probability_rows(Y: Array) -> bool:

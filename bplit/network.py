@@ -21,7 +21,7 @@ Backpropagation reads as source 003's four equations, for a batch:
     \frac{\partial C}{\partial W_l} = (\delta^{l})^{\top} a^{(l)} \;\text{(BP4)}
 
 with :math:`\omega` the reduction factor, 1/m or 1 (:func:`bplit.losses.reduction_factor`):
-:meth:`Network._deltas` is BP1-BP2, :func:`bp3_bp4` is BP3-BP4, and both
+:meth:`Network._deltas` is BP1-BP2, :func:`weight_and_bias_gradients` is BP4 and BP3, and both
 :meth:`Network.gradients` and :meth:`Network.step` are made of them. The equations are
 derived, and checked against this file, in the book chapter "Nielsen's notation (source 003)".
 """
@@ -34,6 +34,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from . import _validation as V
+from ._deprecated import RenamedAttribute, renamed_function
 from ._format import write_network
 from ._validation import guarded as _guarded
 from .activations import Activation, get_activation
@@ -41,7 +42,8 @@ from .losses import REDUCTIONS, Loss, get_loss, reduction_factor
 from .results import Gradients, Trace
 from .training import History, Trainable, accuracy, predicted_labels
 
-__all__ = ["Network", "Trace", "Gradients", "History", "INITIALIZERS", "accuracy", "bp3_bp4"]
+__all__ = ["Network", "Trace", "Gradients", "History", "INITIALIZERS", "accuracy"]
+__all__ += ["weight_and_bias_gradients"]
 
 Array = np.ndarray
 INITIALIZERS = ("nielsen", "glorot", "he")
@@ -49,10 +51,10 @@ INITIALIZERS = ("nielsen", "glorot", "he")
 DTYPES = V.NETWORK_DTYPES
 
 
-def bp3_bp4(
+def weight_and_bias_gradients(
     delta: Array, a: Array, out_w: Array | None = None, out_b: Array | None = None
 ) -> tuple[Array, Array]:
-    r"""BP4 and BP3 for one layer: the weight and bias gradients from its error.
+    r"""``(dC/dW, dC/db)``, shapes ``(n_out, n_in)`` and ``(n_out,)``, of one layer from its error (BP4, BP3).
 
     .. math::
         \frac{\partial C}{\partial w_{jk}} = \sum_s \delta_{sj}\, a_{sk}
@@ -67,12 +69,11 @@ def bp3_bp4(
         The activations feeding the layer.
     out_w, out_b : ndarray of shape (n_out, n_in) and (n_out,), optional
         Arrays that receive the results.
-
-    Returns
-    -------
-    (ndarray of shape (n_out, n_in), ndarray of shape (n_out,))
     """
     return np.matmul(delta.T, a, out=out_w), np.add.reduce(delta, axis=0, out=out_b)
+
+
+bp3_bp4 = renamed_function(weight_and_bias_gradients, "bp3_bp4", " (it returns BP4, BP3)")
 
 
 class _Workspace:
@@ -105,10 +106,10 @@ class Network(Trainable):
     sizes : sequence of int
         Units per layer, input first, e.g. ``[3, 4, 2]``; at least two layers.
     hidden : str or Activation
-        Activation of every hidden layer: ``"sigmoid"``, ``"tanh"``, ``"relu"``,
+        Activation of every hidden layer (attribute ``hidden_activation``): ``"sigmoid"``, ``"tanh"``, ``"relu"``,
         ``"identity"`` (softmax is output-only).
     output : str or Activation
-        Activation of the output layer; also ``"softmax"``.
+        Activation of the output layer (``output_activation``); also ``"softmax"``.
     loss : str or Loss
         ``"half_sse"`` (default), ``"mse"``, ``"cross_entropy"`` (softmax output) or
         ``"binary_cross_entropy"`` (sigmoid output). See :mod:`bplit.losses`.
@@ -150,6 +151,8 @@ class Network(Trainable):
     """
 
     forward_passes = 0
+    hidden = RenamedAttribute("hidden_activation")  # the old names, deprecated
+    output = RenamedAttribute("output_activation")
 
     def __init__(
         self,
@@ -165,14 +168,14 @@ class Network(Trainable):
         if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__") or len(sizes) < 2:
             raise ValueError(f"sizes must be a sequence of at least two layer widths, got {sizes!r}")
         self.sizes = [V.positive_int(f"sizes[{i}]", n) for i, n in enumerate(sizes)]
-        self.hidden = get_activation(hidden)
-        self.output = get_activation(output)
-        if not self.hidden.hidden_ok:
-            raise ValueError(f"{self.hidden.name} may only be used as the output activation, not as hidden")
+        self.hidden_activation = get_activation(hidden)
+        self.output_activation = get_activation(output)
+        if not (h := self.hidden_activation).hidden_ok:
+            raise ValueError(f"{h.name} may only be used as the output activation, not as hidden")
         self.loss_fn = get_loss(loss)
-        if self.loss_fn.output is not None and self.output.name != self.loss_fn.output:
+        if self.loss_fn.output is not None and self.output_activation.name != self.loss_fn.output:
             raise ValueError(
-                f"loss {self.loss_fn.name!r} requires output={self.loss_fn.output!r}, got output={self.output.name!r}"
+                f"loss {self.loss_fn.name!r} requires output={self.loss_fn.output!r}, got output={self.output_activation.name!r}"
             )
         if reduction not in REDUCTIONS:
             raise ValueError(f"reduction must be one of {list(REDUCTIONS)}, got {reduction!r}")
@@ -221,7 +224,7 @@ class Network(Trainable):
     def activations(self) -> Iterator[Activation]:
         """The activation of each weight layer, in order."""
         for l in range(self.n_layers):
-            yield self.output if l == self.n_layers - 1 else self.hidden
+            yield self.output_activation if l == self.n_layers - 1 else self.hidden_activation
 
     def check_params(self) -> None:
         """Every parameter an array of the right shape and dtype, with finite entries."""
@@ -312,10 +315,10 @@ class Network(Trainable):
         ValueError
             If the output activation is neither softmax nor sigmoid.
         """
-        if self.output.name not in ("softmax", "sigmoid"):
+        if self.output_activation.name not in ("softmax", "sigmoid"):
             raise ValueError(
                 f"predict_proba needs a softmax or sigmoid output (probabilities), this network's output is "
-                f"{self.output.name!r}; use predict for its outputs"
+                f"{self.output_activation.name!r}; use predict for its outputs"
             )
         return self.predict(X)
 
@@ -330,9 +333,9 @@ class Network(Trainable):
         ValueError
             For a single output unit that is not a sigmoid (there is nothing to compare).
         """
-        if self.sizes[-1] == 1 and self.output.name != "sigmoid":
+        if self.sizes[-1] == 1 and self.output_activation.name != "sigmoid":
             raise ValueError(
-                f"classify with one output unit needs a sigmoid output (thresholded at 0.5), got {self.output.name!r}"
+                f"classify with one output unit needs a sigmoid output (thresholded at 0.5), got {self.output_activation.name!r}"
             )
         return predicted_labels(self.predict(X))
 
@@ -361,21 +364,22 @@ class Network(Trainable):
         is linear, so any other factor (the step's :math:`-\eta`) is carried by every delta.
         """
         a, z = trace.a, trace.z
-        delta = self.loss_fn.output_delta(z[-1], a[-1], Y, self.output, out=None if ws is None else ws.delta)
+        out = None if ws is None else ws.delta
+        delta = self.loss_fn.output_delta(z[-1], a[-1], Y, self.output_activation, out=out)
         delta *= scale  # BP1
         deltas = [delta]
         for l in range(self.n_layers - 1, 0, -1):  # BP2: back through w[l], then f' of layer l
             back = np.matmul(delta, self.weights[l], out=None if ws is None else ws.back[l])
             tmp = None if ws is None else ws.tmp[l]
-            delta = self.hidden.backward(z[l - 1], a[l], back, overwrite=True, tmp=tmp)
+            delta = self.hidden_activation.backward(z[l - 1], a[l], back, overwrite=True, tmp=tmp)
             deltas.append(delta)
         return deltas[::-1]
 
     def backward(self, trace: Trace, Y: Array) -> Gradients:
-        """Gradients of the batch cost: BP1-BP2 (:meth:`_deltas`), then BP3-BP4 (:func:`bp3_bp4`),
+        """Gradients of the batch cost: BP1-BP2 (:meth:`_deltas`), then BP4-BP3 (:func:`weight_and_bias_gradients`),
         from the ``trace`` of :meth:`forward` and targets ``Y`` as :meth:`check_xy` returns them."""
         deltas = self._deltas(trace, Y, reduction_factor(self.reduction, Y.shape[0]))
-        gw, gb = zip(*(bp3_bp4(delta, a) for delta, a in zip(deltas, trace.a)))
+        gw, gb = zip(*(weight_and_bias_gradients(delta, a) for delta, a in zip(deltas, trace.a)))
         return Gradients(list(gw), list(gb), deltas)
 
     def parameters(self) -> tuple[list[Array], list[Array]]:
@@ -424,7 +428,7 @@ class Network(Trainable):
         deltas = self._deltas(trace, Y, -eta * reduction_factor(self.reduction, Y.shape[0]), ws)  # of -eta C
         new = []
         for l, (delta, a) in enumerate(zip(deltas, trace.a)):
-            minus_eta_dC_dW, minus_eta_dC_db = bp3_bp4(delta, a, ws.new_w[l], ws.new_b[l])  # BP4, BP3
+            minus_eta_dC_dW, minus_eta_dC_db = weight_and_bias_gradients(delta, a, ws.new_w[l], ws.new_b[l])
             new_w = np.add(self.weights[l], minus_eta_dC_dW, out=minus_eta_dC_dW)  # W - eta dC/dW
             new_b = np.add(self.biases[l], minus_eta_dC_db, out=minus_eta_dC_db)  # b - eta dC/db
             new.append((new_w, new_b))
@@ -436,7 +440,7 @@ class Network(Trainable):
     def step(self, X: Array, Y: Array, learning_rate: float) -> float:
         r"""One gradient-descent update on the batch: :math:`w \to w - \eta\,\partial C/\partial w`.
 
-        The forward pass, BP1-BP4 (:meth:`_deltas`, :func:`bp3_bp4`, as in
+        The forward pass, BP1-BP4 (:meth:`_deltas`, :func:`weight_and_bias_gradients`, as in
         :meth:`gradients`) and the update. Returns the batch cost *before* the update.
         The step is atomic: the parameters change only when every input was valid and
         every new value is finite; otherwise an exception is raised and the network is
@@ -474,8 +478,8 @@ class Network(Trainable):
         """The constructor arguments (JSON-serialisable) that rebuild this network's shape."""
         return {
             "sizes": list(self.sizes),
-            "hidden": self.hidden.name,
-            "output": self.output.name,
+            "hidden": self.hidden_activation.name,
+            "output": self.output_activation.name,
             "loss": self.loss_fn.name,
             "dtype": self.dtype.name,
             "reduction": self.reduction,

@@ -31,7 +31,7 @@ def test_round_trip_is_exact(tmp_path, dtype):
         assert a.dtype == b.dtype and np.array_equal(a, b)
     X = np.random.default_rng(0).standard_normal((3, 4))
     np.testing.assert_array_equal(net.predict(X), back.predict(X))
-    assert back.hidden.derivative(np.zeros((1, 1)))[0, 0] == 1.0
+    assert back.hidden_activation.derivative(np.zeros((1, 1)))[0, 0] == 1.0
 
 
 def _write(path, config=None, **arrays):

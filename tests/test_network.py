@@ -355,3 +355,31 @@ def test_forward_returns_c_contiguous_rows_as_before_issue_12():
     trace = net.forward(X)
     assert all(z.flags.c_contiguous for z in trace.z) and all(a.flags.c_contiguous for a in trace.a)
     assert net.predict(X).flags.c_contiguous
+
+
+def test_weight_and_bias_gradients_and_its_deprecated_name():
+    from bplit.network import bp3_bp4, weight_and_bias_gradients
+
+    rng = np.random.default_rng(0)
+    delta, a = rng.standard_normal((5, 3)), rng.standard_normal((5, 4))
+    dW, db = weight_and_bias_gradients(delta, a)
+    np.testing.assert_array_equal(dW, delta.T @ a)
+    np.testing.assert_array_equal(db, delta.sum(axis=0))
+    with pytest.warns(DeprecationWarning, match="use bplit.network.weight_and_bias_gradients"):
+        old = bp3_bp4(delta, a)
+    np.testing.assert_array_equal(old[0], dW)
+    np.testing.assert_array_equal(old[1], db)
+
+
+def test_activation_attributes_and_their_deprecated_names():
+    net = bplit.Network([2, 3, 1], hidden="tanh", output="sigmoid")
+    assert net.hidden_activation is bplit.get_activation("tanh")
+    assert net.output_activation is bplit.get_activation("sigmoid")
+    with pytest.warns(DeprecationWarning, match=r"Network.output is deprecated; use Network.output_activation"):
+        assert net.output is net.output_activation
+    with pytest.warns(DeprecationWarning, match=r"Network.hidden is deprecated; use Network.hidden_activation"):
+        assert net.hidden is net.hidden_activation
+    with pytest.warns(DeprecationWarning, match="output_activation"):
+        net.output = bplit.get_activation("identity")
+    assert net.output_activation.name == "identity"
+    assert isinstance(bplit.Network.output, object)  # the class attribute itself does not warn

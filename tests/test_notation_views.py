@@ -61,7 +61,7 @@ def test_outin_mse_and_gradient_against_core_and_differences() -> None:
     dout = outin.dE_dout(net, X, Y, L)
     np.testing.assert_allclose(dout, outin.mse_gradient(out, Y), rtol=RTOL)
     fi = outin.forward(net, X)
-    fprime = net.output.derivative(fi.in_[L])
+    fprime = net.output_activation.derivative(fi.in_[L])
     np.testing.assert_allclose(outin.delta_out_layer(net, X, Y), dout * fprime, rtol=RTOL)
     # hidden layer: dE/dout_k = sum_j delta_j w_kj and delta_k = dE/dout_k f'(in_k)
     np.testing.assert_allclose(
@@ -69,7 +69,7 @@ def test_outin_mse_and_gradient_against_core_and_differences() -> None:
     )
     np.testing.assert_allclose(
         outin.delta(net, X, Y, 1),
-        outin.dE_dout(net, X, Y, 1) * net.hidden.derivative(fi.in_[1]),
+        outin.dE_dout(net, X, Y, 1) * net.hidden_activation.derivative(fi.in_[1]),
         rtol=RTOL,
     )
     num = bplit.numerical_gradients(net, X, Y)
