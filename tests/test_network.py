@@ -375,9 +375,13 @@ def test_activation_attributes_and_their_deprecated_names():
     net = bplit.Network([2, 3, 1], hidden="tanh", output="sigmoid")
     assert net.hidden_activation is bplit.get_activation("tanh")
     assert net.output_activation is bplit.get_activation("sigmoid")
-    with pytest.warns(DeprecationWarning, match=r"Network.output is deprecated; use Network.output_activation"):
+    with pytest.warns(
+        DeprecationWarning, match=r"Network.output is deprecated; use Network.output_activation"
+    ):
         assert net.output is net.output_activation
-    with pytest.warns(DeprecationWarning, match=r"Network.hidden is deprecated; use Network.hidden_activation"):
+    with pytest.warns(
+        DeprecationWarning, match=r"Network.hidden is deprecated; use Network.hidden_activation"
+    ):
         assert net.hidden is net.hidden_activation
     with pytest.warns(DeprecationWarning, match="output_activation"):
         net.output = bplit.get_activation("identity")
