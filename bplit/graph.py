@@ -43,7 +43,7 @@ import numpy as np
 
 from . import _validation as V
 from . import graph_vectorized as _vec
-from ._format import write_graph_network
+from ._npz_writer import write_graph_network
 from ._validation import guarded as _guarded
 from .activations import Activation
 from .gradcheck import central_differences, relative_error

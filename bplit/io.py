@@ -1,7 +1,8 @@
 """Save and load networks as ``.npz`` files: parameters plus a JSON configuration, no pickle.
 
-:func:`save` writes a :class:`~bplit.Network` or a :class:`~bplit.GraphNetwork`;
-:func:`load` reads either back, exactly (same parameters, bit for bit, same structure,
+:func:`save` writes a :class:`~bplit.Network` or a :class:`~bplit.GraphNetwork` (through
+the writer in ``bplit/_npz_writer.py``, which the networks' ``save`` methods share);
+:func:`load`, here, reads either back, exactly (same parameters, bit for bit, same structure,
 activations, loss, reduction and initialisation scheme).
 
 File format (``FORMAT_VERSION`` = 2)
@@ -54,17 +55,13 @@ import zipfile
 
 import numpy as np
 
-from ._format import (
-    FORMAT_VERSION,
-    READABLE_VERSIONS,
-    activation_from_name,
-    npz_path,
-)
+from ._npz_writer import FORMAT_VERSION, activation_from_name, npz_path
 from .graph import GraphNetwork
 from .network import INITIALIZERS, Network
 
 __all__ = ["save", "load", "FORMAT_VERSION"]
 
+READABLE_VERSIONS = (1, 2)  # 1: Network only (no "kind"); 2: "kind" = "Network" or "GraphNetwork"
 _NETWORK_KEYS = {"sizes", "hidden", "output", "loss", "dtype", "reduction", "init"}
 _GRAPH_KEYS = {"layers", "upstream", "activations", "loss", "reduction", "init", "dtype", "network"}
 _repr = reprlib.Repr()  # hostile values stay short in error messages

@@ -35,7 +35,7 @@ import numpy as np
 
 from . import _validation as V
 from ._deprecated import RenamedAttribute, renamed_function
-from ._format import write_network
+from ._npz_writer import write_network
 from ._validation import guarded as _guarded
 from .activations import Activation, get_activation
 from .losses import REDUCTIONS, Loss, get_loss, reduction_factor

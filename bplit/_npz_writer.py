@@ -1,10 +1,13 @@
-"""Writing bplit's ``.npz`` files: parameters plus a JSON configuration, no pickle.
+"""The writer of bplit's ``.npz`` network files: parameters plus a JSON configuration, no pickle.
 
 The format (its versions and entries) is documented in :mod:`bplit.io`, which reads
-and checks the files.  This module writes them, and refuses at save time anything a
-file could not name exactly (a custom activation or loss, a unit id that JSON would
-not give back as itself), so that every file written here loads back as the same
-network.
+and checks the files; ``bplit.save`` and the networks' ``save`` methods call this
+module's :func:`write_network` and :func:`write_graph_network`.  It refuses at save
+time anything a file could not name exactly (a custom activation or loss, a unit id
+that JSON would not give back as itself), checking each activation's name with
+:func:`activation_from_name`, the lookup the reader uses, so that every file written
+here loads back as the same network.  (The network modules cannot import
+:mod:`bplit.io`, which imports them; hence a module of its own.)
 """
 
 from __future__ import annotations
@@ -19,8 +22,7 @@ import numpy as np
 from .activations import ACTIVATIONS, Activation, get_activation, relu_activation
 from .losses import LOSSES, Loss
 
-FORMAT_VERSION = 2  # 1: Network only (no "kind"); 2: "kind" = "Network" or "GraphNetwork"
-READABLE_VERSIONS = (1, 2)
+FORMAT_VERSION = 2  # the version written; bplit.io reads it and version 1
 
 _RELU = re.compile(r"^relu\(derivative_at_zero=([0-9.eE+-]+)\)$")
 # Where a custom activation that borrows a name must agree with the named one.
