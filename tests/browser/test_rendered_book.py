@@ -87,8 +87,10 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-# How long one page may take to load and typeset (ms); a long chapter takes ~5 s with its screenshot.
-PAGE_TIMEOUT_MS = 30_000
+# How long one page may take to load and typeset (ms). A long chapter takes ~5 s with its
+# screenshot on a quiet machine; chapter 001's matrix chains took over 30 s once, on a
+# machine busy with other work, so the limit leaves room (it bounds a hang, it times nothing).
+PAGE_TIMEOUT_MS = 90_000
 WIDE, NARROW = 1280, 390
 VIEWPORTS = {WIDE: {"width": WIDE, "height": 900}, NARROW: {"width": NARROW, "height": 844}}
 VIEWPORT = VIEWPORTS[WIDE]
