@@ -21,7 +21,7 @@ from .contract import Model, Optimizer
 from .counting import count_forward_passes
 from .gradcheck import gradcheck, numerical_gradients, relative_error
 from .graph import GraphGradients, GraphNetwork, GraphTrace, graph_gradcheck, graph_numerical_gradients
-from .io import load, save
+from .io import load, load_checkpoint, save
 from .losses import LOSSES, REDUCTIONS, Loss, get_loss
 from .network import INITIALIZERS, Network
 from .results import Gradients, Trace
@@ -51,6 +51,7 @@ __all__ = [
     "get_activation",
     "get_loss",
     "load",
+    "load_checkpoint",
     "gradcheck",
     "graph_gradcheck",
     "graph_numerical_gradients",

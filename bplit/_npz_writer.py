@@ -118,20 +118,44 @@ def _unit_id(i: object) -> int | str:
     return i  # type: ignore[return-value]
 
 
-def _savez(path: str | os.PathLike, config: dict, arrays: dict[str, np.ndarray]) -> None:
+def write_npz(path: str | os.PathLike, config: dict, arrays: dict[str, np.ndarray]) -> None:
+    """Write ``config`` (as the JSON entry ``config``) and ``arrays`` to ``path`` (``.npz`` added when missing).
+
+    The file is written under a temporary name and then renamed, so an interrupted save
+    (say, of a checkpoint overwriting the previous one) leaves the old file whole.
+    """
     target = npz_path(path)
-    np.savez(target, config=np.array(json.dumps(config)), **arrays)
+    tmp = f"{target}.{os.getpid()}.tmp"
+    try:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, config=np.array(json.dumps(config, allow_nan=False)), **arrays)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
 
 
-def write_network(net: Any, path: str | os.PathLike) -> None:
-    """Write ``net`` (a checked :class:`~bplit.Network`) to ``path`` (``.npz`` added when missing)."""
+def network_contents(net: Any) -> tuple[dict, dict[str, np.ndarray]]:
+    """The configuration and arrays of a :class:`~bplit.Network`'s file.
+
+    Raises
+    ------
+    TypeError
+        For a custom activation or loss.
+    """
     activation_name(net.hidden_activation, "hidden layers")
     activation_name(net.output_activation, "output layer")
     loss_name(net.loss_fn)
     config = {"format_version": FORMAT_VERSION, "kind": "Network", **net.config()}
     arrays = {f"weights_{l}": w for l, w in enumerate(net.weights)}
     arrays.update({f"biases_{l}": b for l, b in enumerate(net.biases)})
-    _savez(path, config, arrays)
+    return config, arrays
+
+
+def write_network(net: Any, path: str | os.PathLike) -> None:
+    """Write ``net`` (a checked :class:`~bplit.Network`) to ``path`` (``.npz`` added when missing)."""
+    npz_path(path)
+    write_npz(path, *network_contents(net))
 
 
 def write_graph_network(g: Any, path: str | os.PathLike) -> None:
@@ -143,6 +167,17 @@ def write_graph_network(g: Any, path: str | os.PathLike) -> None:
         For a unit id other than an int or a str, a custom activation or loss.
     """
     npz_path(path)  # a bad path fails before anything else is looked at
+    write_npz(path, *graph_contents(g))
+
+
+def graph_contents(g: Any) -> tuple[dict, dict[str, np.ndarray]]:
+    """The configuration and arrays of a :class:`~bplit.GraphNetwork`'s file.
+
+    Raises
+    ------
+    TypeError
+        For a unit id other than an int or a str, a custom activation or loss.
+    """
     layers = [[_unit_id(i) for i in layer] for layer in g.layers]
     rest = g.hidden_and_output
     activations = [activation_name(g.f[i], f"unit {i!r}") for i in rest]
@@ -162,4 +197,4 @@ def write_graph_network(g: Any, path: str | os.PathLike) -> None:
         "dtype": g.dtype.name,
         "network": network,
     }
-    _savez(path, config, {"w": g.w.array, "b": g.b.array})
+    return config, {"w": g.w.array, "b": g.b.array}

@@ -1,15 +1,19 @@
-"""Save and load networks as ``.npz`` files: parameters plus a JSON configuration, no pickle.
+"""Save and load networks, and checkpoints of training, as ``.npz`` files: numbers and JSON, no pickle.
 
 :func:`save` writes a :class:`~bplit.Network` or a :class:`~bplit.GraphNetwork` (through
 the writer in ``bplit/_npz_writer.py``, which the networks' ``save`` methods share);
-:func:`load`, here, reads either back, exactly (same parameters, bit for bit, same structure,
-activations, loss, reduction and initialisation scheme).
+with ``optimizer=opt`` it writes a *checkpoint*: the network plus the optimizer's
+class, hyper-parameters, :attr:`~bplit.Optimizer.epoch` and state for that network.
+:func:`load` reads either kind of network back, exactly (same parameters, bit for bit,
+same structure, activations, loss, reduction and initialisation scheme), and
+:func:`load_checkpoint` the network and the optimizer, so that training resumes as if
+it had not stopped.
 
-File format (``FORMAT_VERSION`` = 2)
-------------------------------------
-An ``.npz`` archive (NumPy's zip of ``.npy`` arrays) with an entry ``config``: a 0-d
-unicode array holding a JSON object with ``format_version`` (2) and ``kind``
-(``"Network"`` or ``"GraphNetwork"``), and the arrays of that kind.
+File format
+-----------
+An ``.npz`` archive (NumPy's zip of uncompressed ``.npy`` arrays) with an entry
+``config``: a 0-d unicode array holding a JSON object with ``format_version`` and
+``kind`` (``"Network"`` or ``"GraphNetwork"``), and the arrays of that kind.
 
 ``kind = "Network"``
     The other keys are :meth:`Network.config`: ``sizes``, ``hidden``, ``output``,
@@ -26,75 +30,160 @@ unicode array holding a JSON object with ``format_version`` (2) and ``kind``
     weight per edge, in the order of :attr:`GraphNetwork.edges`: unit by unit, ``j``
     in :math:`\\mathbb{S}_i`'s order) and ``b`` (one bias per non-input unit), float64.
 
+Versions: 1 (bplit 0.1: a ``Network`` without ``kind``) is still read; 2
+(``FORMAT_VERSION``) is a network file as above; 3 (``CHECKPOINT_VERSION``) is a
+checkpoint: version 2 plus the key ``optimizer``, an object with ``class`` (a name in
+:data:`bplit.optim.OPTIMIZERS`: ``"SGD"`` or ``"Adam"``), ``hyperparameters`` (the
+optimizer's :meth:`~bplit.optim.SGD.config`), ``epoch`` and ``step`` (``null`` when the
+optimizer keeps no state for the network yet, or none at all), and for every name
+``k`` in the class's ``state_keys`` the arrays ``optimizer_{k}_{i}``, one per
+parameter array ``i`` of ``net.parameters()`` (weights, then biases), in its shape and
+dtype.
+
 Names, not code: an activation is a registered name (``"sigmoid"``, ``"tanh"``,
 ``"relu"``, ``"identity"``, ``"softmax"``) or ``"relu(derivative_at_zero=d)"``; a
-loss is a registered name.  A custom :class:`~bplit.Activation` or
-:class:`~bplit.Loss` cannot be named, so :func:`save` refuses it (``TypeError``).
+loss is a registered name; an optimizer is one of bplit's own classes with a number
+as learning rate.  A custom :class:`~bplit.Activation`, :class:`~bplit.Loss` or
+:class:`~bplit.Optimizer` (a subclass of SGD or Adam included), or a learning-rate
+schedule (a callable), cannot be named, so :func:`save` refuses it (``TypeError``).
 Unit ids are stored as JSON, which gives back exactly ``int`` and ``str`` ids; a
 graph with other ids (tuples, floats, NumPy integers, ...) is refused the same way.
-
-Version 1 files (bplit 0.1: a ``Network`` without ``kind``) are still read.
 
 Paths follow :func:`numpy.savez`'s rule: ``save(net, "model")`` writes
 ``model.npz``; a path that already ends in ``.npz`` is used as it is.  ``load`` takes
 the same path and reads the same file (or, if only that exists, the file named
-exactly ``path``).
+exactly ``path``).  A save writes a temporary file and renames it, so an interrupted
+save leaves an older file of that name whole.
 
-Loading never unpickles (``allow_pickle=False``) and checks the configuration (key by
-key, types, versions), every array (names, shapes, dtype, finite values) and the
-structure (by the constructors' own checks), so a truncated, corrupted or hostile
-file raises :class:`ValueError` instead of running code or yielding a broken network.
+Reading never unpickles and never trusts a size: it parses the configuration first and
+checks it key by key (types, versions), derives from it the shape and dtype of every
+array, compares them with each member's ``.npy`` header and the member's size in the
+zip directory *before reading any array or building anything*, then reads the arrays
+(checked finite) and builds the network with the constructors' own checks.  So a
+truncated, corrupted or hostile file raises :class:`ValueError` naming what is wrong,
+and never makes :func:`load` allocate more than the size of the file's own arrays
+(plus the network they fill).
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import reprlib
-import zipfile
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
-from ._npz_writer import FORMAT_VERSION, activation_from_name, npz_path
-from .graph import GraphNetwork
-from .network import INITIALIZERS, Network
+from . import _npz_writer as W
+from ._npz_reader import Archive, ArchiveError
+from .optim import OPTIMIZERS, Optimizer
 
-__all__ = ["save", "load", "FORMAT_VERSION"]
+__all__ = ["save", "load", "load_checkpoint", "FORMAT_VERSION", "CHECKPOINT_VERSION"]
 
-READABLE_VERSIONS = (1, 2)  # 1: Network only (no "kind"); 2: "kind" = "Network" or "GraphNetwork"
+FORMAT_VERSION = W.FORMAT_VERSION  # 2: a network
+CHECKPOINT_VERSION = 3  # a network and an optimizer
+READABLE_VERSIONS = (1, 2, 3)
 _NETWORK_KEYS = {"sizes", "hidden", "output", "loss", "dtype", "reduction", "init"}
 _GRAPH_KEYS = {"layers", "upstream", "activations", "loss", "reduction", "init", "dtype", "network"}
+_OPTIMIZER_KEYS = {"class", "hyperparameters", "epoch", "step"}
 _repr = reprlib.Repr()  # hostile values stay short in error messages
 _repr.maxlist, _repr.maxdict, _repr.maxstring, _repr.maxother = 8, 8, 60, 60
 _short = _repr.repr
 
+Shape = tuple[tuple[int, ...], np.dtype]  # (shape, dtype) of an array
+Shapes = dict[str, Shape]  # array name -> (shape, dtype)
 
-def save(net: Network | GraphNetwork, path: str | os.PathLike) -> None:
-    """Write ``net`` to ``path`` (``.npz``, added when missing; no pickle).
+
+def _network_classes() -> tuple[type, type]:
+    from . import GraphNetwork, Network  # at call time: the package is complete by then
+
+    return Network, GraphNetwork
+
+
+def save(net: Any, path: str | os.PathLike, optimizer: Optimizer | None = None) -> None:
+    """Write ``net`` to ``path`` (``.npz``, added when missing; no pickle), with ``optimizer`` a checkpoint.
 
     Parameters
     ----------
     net : Network or GraphNetwork
     path : str or os.PathLike
-        ``"model"`` writes ``model.npz``; :func:`load` takes the same ``path``.
+        ``"model"`` writes ``model.npz``; :func:`load` (or :func:`load_checkpoint`)
+        takes the same ``path``.
+    optimizer : bplit.optim.SGD or bplit.optim.Adam, optional
+        Also write the optimizer: its hyper-parameters (:meth:`~bplit.optim.SGD.config`),
+        its :attr:`~bplit.Optimizer.epoch` and its state for ``net``
+        (:meth:`~bplit.Optimizer.state_dict`, e.g. the momentum velocity or Adam's
+        moments and step count). Only bplit's own optimizer classes, with a number as
+        learning rate, can be saved; the state kept for other networks is not.
 
     Raises
     ------
     TypeError
-        If ``net`` is neither kind of network, ``path`` is not a file name, or the
-        network holds something a file cannot name (a custom activation or loss, a
-        unit id other than an int or a str; see the module docstring).
+        If ``net`` is neither kind of network, ``path`` is not a file name, the network
+        holds something a file cannot name (a custom activation or loss, a unit id other
+        than an int or a str; see the module docstring), or ``optimizer`` is not an
+        :class:`~bplit.optim.SGD` or :class:`~bplit.optim.Adam` with a numeric learning rate.
     ValueError
         If a parameter is NaN or infinite.
+
+    Examples
+    --------
+    >>> import numpy as np, bplit, tempfile, os
+    >>> net, opt = bplit.Network([2, 3, 1], seed=0), bplit.optim.Adam(0.01)
+    >>> _ = opt.step(net, np.ones((4, 2)), np.zeros((4, 1)))
+    >>> path = os.path.join(tempfile.mkdtemp(), "run")
+    >>> bplit.save(net, path, optimizer=opt)
+    >>> net2, opt2 = bplit.load_checkpoint(path)
+    >>> opt2.state_dict(net2)["step"], opt2.config() == opt.config()
+    (1, True)
     """
-    npz_path(path)
+    W.npz_path(path)
+    Network, GraphNetwork = _network_classes()
     if not isinstance(net, (Network, GraphNetwork)):
         raise TypeError(f"save expects a bplit.Network or a bplit.GraphNetwork, got {type(net).__name__}")
-    net.save(path)
+    if optimizer is None:
+        net.save(path)
+        return
+    name = _saveable_optimizer(optimizer)
+    net.check_params()
+    config, arrays = W.network_contents(net) if isinstance(net, Network) else W.graph_contents(net)
+    state = optimizer.state_dict(net)
+    config["format_version"] = CHECKPOINT_VERSION
+    config["optimizer"] = {
+        "class": name,
+        "hyperparameters": optimizer.config(),
+        "epoch": optimizer.epoch,
+        "step": None if state is None else int(state["step"]),
+    }
+    for key in [] if state is None else type(optimizer).state_keys:
+        arrays.update({f"optimizer_{key}_{i}": a for i, a in enumerate(state[key])})
+    W.write_npz(path, config, arrays)
 
 
-def load(path: str | os.PathLike) -> Network | GraphNetwork:
+def _saveable_optimizer(opt: object) -> str:
+    """The class name of ``opt`` if a checkpoint can hold it, else a ``TypeError`` saying why."""
+    name = type(opt).__name__
+    if OPTIMIZERS.get(name) is not type(opt):
+        raise TypeError(
+            f"optimizer must be a bplit.optim.{' or '.join(sorted(OPTIMIZERS))} to be saved, got {name}: "
+            "a checkpoint names the optimizer's class and stores its numbers, so only bplit's own "
+            "classes can be rebuilt from it (not a subclass of them, nor another Optimizer)"
+        )
+    if callable(opt.learning_rate):  # type: ignore[attr-defined]
+        raise TypeError(
+            f"{name}'s learning rate is a schedule (a callable), which a checkpoint cannot store: it "
+            "holds numbers, not code. Save an optimizer with a number as learning rate, and after "
+            "load_checkpoint set opt.learning_rate to the schedule again"
+        )
+    return name
+
+
+def load(path: str | os.PathLike) -> Any:
     """Read a network written by :func:`save` (given the same ``path``).
+
+    A checkpoint is read (and checked) whole, and its network returned.
 
     Returns
     -------
@@ -107,51 +196,113 @@ def load(path: str | os.PathLike) -> Network | GraphNetwork:
         If ``path`` is not a ``str`` or an ``os.PathLike``.
     ValueError
         If the file is missing or not a bplit network file, contains pickled or
-        unexpected arrays, or anything disagrees with the stored configuration.
+        unexpected arrays, or anything disagrees with the stored configuration; the
+        message names the entry and, for an array, the expected and the found shape
+        and dtype.
     """
-    config, arrays = _read(path)
-    version = config.get("format_version")
-    if type(version) is not int or version not in READABLE_VERSIONS:
+    return _read(path)[0]
+
+
+def load_checkpoint(path: str | os.PathLike) -> tuple[Any, Optimizer]:
+    """Read a checkpoint written by ``save(net, path, optimizer=opt)``: ``net, opt = load_checkpoint(path)``.
+
+    Returns
+    -------
+    net : Network or GraphNetwork
+        As :func:`load` gives it.
+    opt : bplit.optim.SGD or bplit.optim.Adam
+        The optimizer's class with the saved hyper-parameters and
+        :attr:`~bplit.Optimizer.epoch`, holding the saved state for ``net``: its next
+        step on ``net`` is the one the saved optimizer would have made, bit for bit.
+
+    Raises
+    ------
+    TypeError
+        If ``path`` is not a ``str`` or an ``os.PathLike``.
+    ValueError
+        As :func:`load`, or if the file holds a network without an optimizer, or the
+        optimizer's class, hyper-parameters or state do not fit the network.
+    """
+    net, opt = _read(path)
+    if opt is None:
         raise ValueError(
-            f"unsupported format_version {_short(version)}; this bplit reads {list(READABLE_VERSIONS)}"
+            f"{os.fspath(path)!r} holds a network without an optimizer (written by save without "
+            "optimizer=); read it with bplit.load"
         )
-    kind = "Network" if version == 1 else config.get("kind")
-    if kind == "Network":
-        return _load_network(config, arrays, version)
-    if kind == "GraphNetwork":
-        return _load_graph(config, arrays)
-    raise ValueError(f"network file has kind {_short(kind)}; expected 'Network' or 'GraphNetwork'")
+    return net, opt
 
 
-def _read(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
-    """The JSON configuration and the arrays of the file :func:`save` wrote for ``path``."""
-    name = npz_path(path)
+# ---------------------------------------------------------------------------- reading
+
+
+def _read(path: str | os.PathLike) -> tuple[Any, Optimizer | None]:
+    """The network and the optimizer (``None`` unless a checkpoint) of the file for ``path``."""
+    name = W.npz_path(path)
     given = os.fspath(path)
     if not os.path.exists(name) and os.path.isfile(given):
         name = given
     try:
-        with open(name, "rb") as fh:  # our own handle, closed even when NumPy gives up half-way
-            data = np.load(fh, allow_pickle=False)
-            if not isinstance(data, np.lib.npyio.NpzFile):
-                raise ValueError("expected an .npz archive")
-            with data:
-                arrays = {k: data[k] for k in data.files}
+        archive = Archive(name)
     except FileNotFoundError:
         tried = repr(name) if name == given else f"{name!r} (what save wrote for it) nor {given!r}"
         raise ValueError(
             f"{given!r} is not a readable bplit network file: there is no file {tried}"
         ) from None
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError, KeyError) as err:
+    except (OSError, ArchiveError) as err:
         raise ValueError(f"{name!r} is not a readable bplit network file: {err}") from None
-    if "config" not in arrays or arrays["config"].dtype.kind != "U" or arrays["config"].ndim != 0:
-        raise ValueError("network file has no 'config' entry (a JSON string)")
     try:
-        config = json.loads(str(arrays.pop("config")))
+        with archive:
+            config = _config(archive)
+            version = config.get("format_version")
+            if type(version) is not int or version not in READABLE_VERSIONS:
+                raise ValueError(
+                    f"unsupported format_version {_short(version)}; this bplit reads {list(READABLE_VERSIONS)}"
+                )
+            kind = "Network" if version == 1 else config.get("kind")
+            extra = {"format_version"} | ({"kind"} if version > 1 else set())
+            extra |= {"optimizer"} if version == CHECKPOINT_VERSION else set()
+            if kind == "Network":
+                _check_keys(config, _NETWORK_KEYS | extra, "Network")
+                shapes, params, build = _network_spec(config)
+            elif kind == "GraphNetwork":
+                _check_keys(config, _GRAPH_KEYS | extra, "GraphNetwork")
+                shapes, params, build = _graph_spec(config)
+            else:
+                raise ValueError(
+                    f"network file has kind {_short(kind)}; expected 'Network' or 'GraphNetwork'"
+                )
+            opt, state_shapes = None, {}
+            if version == CHECKPOINT_VERSION:
+                opt, step, state_shapes = _optimizer_spec(config["optimizer"], params)
+            _check_headers(archive, {**shapes, **state_shapes})  # nothing is read nor built before this
+            net = build(archive)
+            if opt is not None and step is not None:
+                keys = type(opt).state_keys
+                arrays = {
+                    k: [_finite(archive, f"optimizer_{k}_{i}") for i in range(len(params))] for k in keys
+                }
+                opt.load_state_dict(net, {"step": step, **arrays})
+    except ArchiveError as err:
+        raise ValueError(f"{name!r} is not a readable bplit network file: {err}") from None
+    return net, opt
+
+
+def _config(archive: Archive) -> dict:
+    """The file's JSON configuration (an object), its member checked before it is read."""
+    if "config" not in archive.names:
+        raise ValueError("network file has no 'config' entry (a JSON string)")
+    shape, dtype = archive.header("config")
+    if shape != () or dtype.kind != "U":
+        raise ValueError(
+            f"network file's 'config' must be a JSON string, got shape {shape} and dtype {dtype}"
+        )
+    try:
+        config = json.loads(str(archive.read("config")))
     except (ValueError, RecursionError) as err:  # JSONDecodeError, too many digits, too deep
         raise ValueError(f"network file has a corrupted 'config': {_short(str(err))}") from None
     if not isinstance(config, dict):
         raise ValueError(f"network file's config must be a JSON object, got {_short(config)}")
-    return config, arrays
+    return config
 
 
 def _check_keys(config: dict, expected: set[str], kind: str) -> None:
@@ -161,49 +312,68 @@ def _check_keys(config: dict, expected: set[str], kind: str) -> None:
         )
 
 
-def _check_arrays(arrays: dict[str, np.ndarray], shapes: dict[str, tuple], dtype: np.dtype) -> None:
-    if set(arrays) != set(shapes):
-        extra, missing = sorted(set(arrays) - set(shapes)), sorted(set(shapes) - set(arrays))
+def _check_headers(archive: Archive, shapes: Shapes) -> None:
+    """Every array the configuration implies is in the file with that shape and dtype, and no other."""
+    found = archive.names - {"config"}
+    if found != set(shapes):
+        extra, missing = sorted(found - set(shapes)), sorted(set(shapes) - found)
         raise ValueError(
             f"network file arrays do not match its config: unexpected {_short(extra)}, missing {_short(missing)}"
         )
-    for name, shape in shapes.items():
-        arr = arrays[name]
-        if arr.shape != shape or arr.dtype != dtype:
+    for name, (shape, dtype) in shapes.items():
+        got_shape, got_dtype = archive.header(name)
+        if got_shape != shape or got_dtype != dtype:
             raise ValueError(
-                f"{name} must have shape {shape} and dtype {dtype}, got {arr.shape} and {arr.dtype}"
+                f"{name} must have shape {_short(shape)} and dtype {dtype} (from the file's config), "
+                f"got {_short(got_shape)} and {got_dtype}"
             )
-        if not np.all(np.isfinite(arr)):
-            raise ValueError(f"{name} contains NaN or infinite values")
 
 
-def _load_network(config: dict, arrays: dict[str, np.ndarray], version: int) -> Network:
-    _check_keys(config, _NETWORK_KEYS | {"format_version"} | ({"kind"} if version > 1 else set()), "Network")
+def _finite(archive: Archive, name: str) -> np.ndarray:
+    arr = archive.read(name)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return arr
+
+
+def _network_spec(config: dict) -> tuple[Shapes, list[Shape], Callable[[Archive], Any]]:
+    """The arrays a Network file must hold, its parameters' shapes, and the builder."""
     if config["dtype"] not in ("float32", "float64"):
         raise ValueError(f"network dtype must be 'float32' or 'float64', got {_short(config['dtype'])}")
+    dtype = np.dtype(config["dtype"])
     sizes = config["sizes"]
-    if not isinstance(sizes, list) or not all(type(n) is int for n in sizes):
-        raise ValueError(f"network sizes must be a list of integers, got {_short(sizes)}")
-    try:
-        net = Network(
-            sizes,
-            hidden=activation_from_name(config["hidden"]),
-            output=activation_from_name(config["output"]),
-            loss=config["loss"],
-            dtype=np.dtype(config["dtype"]),
-            reduction=config["reduction"],
-            init=config["init"],
+    if not (isinstance(sizes, list) and len(sizes) >= 2 and all(type(n) is int and n > 0 for n in sizes)):
+        raise ValueError(
+            f"network sizes must be a list of at least two positive integers, got {_short(sizes)}"
         )
-    except (ValueError, TypeError) as err:
-        raise ValueError(f"network file describes no valid Network: {err}") from None
-    L = net.n_layers
-    shapes = {f"weights_{l}": (sizes[l + 1], sizes[l]) for l in range(L)}
-    shapes.update({f"biases_{l}": (sizes[l + 1],) for l in range(L)})
-    _check_arrays(arrays, shapes, net.dtype)
-    net.weights = [np.ascontiguousarray(arrays[f"weights_{l}"]) for l in range(L)]
-    net.biases = [arrays[f"biases_{l}"] for l in range(L)]
-    net.check_params()
-    return net
+    L = len(sizes) - 1
+    params = [((sizes[l + 1], sizes[l]), dtype) for l in range(L)] + [
+        ((sizes[l + 1],), dtype) for l in range(L)
+    ]
+    names = [f"weights_{l}" for l in range(L)] + [f"biases_{l}" for l in range(L)]
+    shapes = dict(zip(names, params))
+
+    def build(archive: Archive) -> Any:
+        Network = _network_classes()[0]
+        try:  # the sizes match the file's own arrays by now: this allocates no more than they hold
+            net = Network(
+                sizes,
+                hidden=W.activation_from_name(config["hidden"]),
+                output=W.activation_from_name(config["output"]),
+                loss=config["loss"],
+                dtype=dtype,
+                reduction=config["reduction"],
+                init=config["init"],
+            )
+        except (ValueError, TypeError) as err:
+            raise ValueError(f"network file describes no valid Network: {err}") from None
+        for l in range(L):  # one array at a time replaces the random one
+            net.weights[l] = np.ascontiguousarray(_finite(archive, f"weights_{l}"))
+            net.biases[l] = _finite(archive, f"biases_{l}")
+        net.check_params()
+        return net
+
+    return shapes, params, build
 
 
 def _unit_ids(value: object, what: str) -> list:
@@ -215,8 +385,8 @@ def _unit_ids(value: object, what: str) -> list:
     return value
 
 
-def _load_graph(config: dict, arrays: dict[str, np.ndarray]) -> GraphNetwork:
-    _check_keys(config, _GRAPH_KEYS | {"format_version", "kind"}, "GraphNetwork")
+def _graph_spec(config: dict) -> tuple[Shapes, list[Shape], Callable[[Archive], Any]]:
+    """The arrays a GraphNetwork file must hold, its parameters' shapes, and the builder."""
     if config["dtype"] != "float64":
         raise ValueError(f"graph network dtype must be 'float64', got {_short(config['dtype'])}")
     layers = config["layers"]
@@ -230,27 +400,69 @@ def _load_graph(config: dict, arrays: dict[str, np.ndarray]) -> GraphNetwork:
     upstream = [_unit_ids(s, f"upstream of unit {i!r}") for i, s in zip(rest, config["upstream"])]
     if not isinstance(config["loss"], str):
         raise ValueError(f"loss must be a name, got {_short(config['loss'])}")
-    try:
-        g = GraphNetwork(
-            layers,
-            dict(zip(rest, upstream)),
-            {i: activation_from_name(a) for i, a in zip(rest, config["activations"])},
-            loss=config["loss"],
-            reduction=config["reduction"],
-            init=config["init"],
-        )
-    except (ValueError, TypeError) as err:
-        raise ValueError(f"network file describes no valid GraphNetwork: {err}") from None
     network = config["network"]
     if network is not None:
+        from . import INITIALIZERS
+
         if not isinstance(network, dict) or set(network) != {"hidden", "init"}:
             raise ValueError("network must be null or an object with the keys 'hidden' and 'init'")
         if not isinstance(network["init"], str) or network["init"] not in INITIALIZERS:
             raise ValueError(
                 f"network init must be one of {list(INITIALIZERS)}, got {_short(network['init'])}"
             )
-        g.network_config = {"hidden": activation_from_name(network["hidden"]), "init": network["init"]}
-    _check_arrays(arrays, {"w": (len(g.edges),), "b": (len(g.hidden_and_output),)}, g.dtype)
-    np.copyto(g.w.array, arrays["w"])
-    np.copyto(g.b.array, arrays["b"])
-    return g
+        network = {"hidden": W.activation_from_name(network["hidden"]), "init": network["init"]}
+    float64 = np.dtype(np.float64)
+    params = [((sum(len(s) for s in upstream),), float64), ((len(rest),), float64)]  # per edge, per unit
+    shapes = {"w": params[0], "b": params[1]}
+
+    def build(archive: Archive) -> Any:
+        GraphNetwork = _network_classes()[1]
+        try:  # the numbers of edges and units match the file's own arrays by now
+            g = GraphNetwork(
+                layers,
+                dict(zip(rest, upstream)),
+                {i: W.activation_from_name(a) for i, a in zip(rest, config["activations"])},
+                loss=config["loss"],
+                reduction=config["reduction"],
+                init=config["init"],
+            )
+        except (ValueError, TypeError) as err:
+            raise ValueError(f"network file describes no valid GraphNetwork: {err}") from None
+        if [g.w.array.shape, g.b.array.shape] != [s for s, _ in params]:  # cannot differ: a check
+            raise ValueError(f"network file describes no valid GraphNetwork: parameters {params} expected")
+        g.network_config = network
+        np.copyto(g.w.array, _finite(archive, "w"))
+        np.copyto(g.b.array, _finite(archive, "b"))
+        return g
+
+    return shapes, params, build
+
+
+def _optimizer_spec(spec: object, params: list[Shape]) -> tuple[Optimizer, int | None, Shapes]:
+    """The optimizer a checkpoint describes (without state), its step count, and the state arrays' shapes."""
+    if not isinstance(spec, dict) or set(spec) != _OPTIMIZER_KEYS:
+        raise ValueError(f"checkpoint optimizer must be an object with the keys {sorted(_OPTIMIZER_KEYS)}")
+    cls = OPTIMIZERS.get(spec["class"]) if isinstance(spec["class"], str) else None
+    if cls is None:
+        raise ValueError(
+            f"checkpoint optimizer class must be one of {sorted(OPTIMIZERS)}, got {_short(spec['class'])}"
+        )
+    hyper = spec["hyperparameters"]
+    accepted = set(inspect.signature(cls).parameters)
+    if not isinstance(hyper, dict) or set(hyper) != accepted:
+        raise ValueError(f"{cls.__name__} hyperparameters must have exactly the keys {sorted(accepted)}")
+    try:
+        opt = cls(**hyper)
+    except (ValueError, TypeError) as err:
+        raise ValueError(f"checkpoint optimizer: {err}") from None
+    epoch, step = spec["epoch"], spec["step"]
+    if type(epoch) is not int or epoch < 1:
+        raise ValueError(f"checkpoint optimizer epoch must be a positive integer, got {_short(epoch)}")
+    opt.epoch = epoch
+    if step is None:
+        return opt, None, {}
+    if type(step) is not int or step < 0:
+        raise ValueError(f"checkpoint optimizer step must be null or an integer >= 0, got {_short(step)}")
+    if opt.init_state([]) is None:
+        raise ValueError(f"{opt!r} keeps no state, but the checkpoint has a state (step {step})")
+    return opt, step, {f"optimizer_{k}_{i}": p for k in cls.state_keys for i, p in enumerate(params)}

@@ -70,7 +70,7 @@ import numpy as np
 from . import _validation as V
 from .contract import Optimizer, Rate
 
-__all__ = ["Optimizer", "SGD", "Adam"]
+__all__ = ["Optimizer", "SGD", "Adam", "OPTIMIZERS"]
 
 Array = np.ndarray
 
@@ -135,6 +135,16 @@ class SGD(Optimizer):
         updates = [mu * v - eta * g for v, g in zip(velocity, grads)] if self.nesterov else velocity
         return [p + u for p, u in zip(params, updates)], {"step": state["step"] + 1, "velocity": velocity}
 
+    def config(self) -> dict:
+        """The constructor's arguments: ``SGD(**opt.config())`` is an optimizer like this one
+        (without its state). JSON-able when the learning rate is a number, not a schedule."""
+        return {
+            "learning_rate": self.learning_rate,
+            "momentum": self.momentum,
+            "nesterov": self.nesterov,
+            "weight_decay": self.weight_decay,
+        }
+
     def __repr__(self) -> str:
         return (
             f"SGD(learning_rate={self.learning_rate!r}, momentum={self.momentum}, "
@@ -198,8 +208,24 @@ class Adam(Optimizer):
         new = [p + -eta_t * mt / (np.sqrt(vt) + self.eps) for p, mt, vt in zip(params, m, v)]
         return new, {"step": t, "m": m, "v": v}
 
+    def config(self) -> dict:
+        """The constructor's arguments: ``Adam(**opt.config())`` is an optimizer like this one
+        (without its state). JSON-able when the learning rate is a number, not a schedule."""
+        return {
+            "learning_rate": self.learning_rate,
+            "beta1": self.beta1,
+            "beta2": self.beta2,
+            "eps": self.eps,
+            "weight_decay": self.weight_decay,
+        }
+
     def __repr__(self) -> str:
         return (
             f"Adam(learning_rate={self.learning_rate!r}, beta1={self.beta1}, beta2={self.beta2}, "
             f"eps={self.eps}, weight_decay={self.weight_decay})"
         )
+
+
+OPTIMIZERS: dict[str, type[Optimizer]] = {"SGD": SGD, "Adam": Adam}
+"""The optimizers a checkpoint can name (:func:`bplit.save` with ``optimizer=``), by class name:
+each rebuilds from its :meth:`config` as ``OPTIMIZERS[name](**config)``."""
