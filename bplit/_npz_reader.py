@@ -29,7 +29,7 @@ from typing import IO
 import numpy as np
 
 MAX_HEADER_SIZE = 10_000  # NumPy's own limit on a .npy header (characters)
-CHUNK = 1 << 20  # bytes read at a time: the only memory beyond the array itself
+CHUNK = 1 << 18  # bytes read at a time: the only memory beyond the array itself
 
 
 class ArchiveError(ValueError):
@@ -64,7 +64,14 @@ class Archive:
             size = os.fstat(self._fh.fileno()).st_size
             try:
                 self._zip = zipfile.ZipFile(self._fh)
-            except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as err:
+            except (
+                zipfile.BadZipFile,
+                zipfile.LargeZipFile,
+                OSError,
+                EOFError,
+                ValueError,
+                NotImplementedError,
+            ) as err:
                 raise ArchiveError(f"not a zip archive (.npz): {err}") from None
             self._infos: dict[str, zipfile.ZipInfo] = {}
             for info in self._zip.infolist():
@@ -129,7 +136,9 @@ class Archive:
             else:
                 raise ValueError(f".npy format version {version} (bplit reads 1.0 and 2.0)")
             header_size = fh.tell()
-        except (ValueError, zipfile.BadZipFile, OSError, EOFError, RecursionError) as err:
+        except zipfile.BadZipFile as err:  # a small member is read whole, its checksum with it
+            raise ArchiveError(f"{where} cannot be read: {err}") from None
+        except (ValueError, OSError, EOFError, RecursionError) as err:
             raise ArchiveError(f"{where} has no valid .npy header: {str(err)[:200]}") from None
         if dtype.hasobject:
             raise ArchiveError(
