@@ -73,6 +73,25 @@ def all_finite(arr: Array) -> bool:
     return math.isfinite(total) or bool(np.all(np.isfinite(flat)))
 
 
+def safe_to_add(params: list[Array], changes: list[Array]) -> bool:
+    """True when ``p += dp`` cannot overflow for every pair: each entry of both finite and
+    below half the dtype's largest value.
+
+    One BLAS pass per array: a finite sum of squares bounds every entry by the square root
+    of the largest float, far below half of it. Only when a sum is not finite are the
+    entries compared one by one (which tells huge-but-safe values from overflowing ones).
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        totals = [np.vdot(arr, arr) for arr in (*params, *changes)]  # vdot: the flattened dot product
+    for arr, total in zip((*params, *changes), totals):
+        if not math.isfinite(total):
+            flat = arr.reshape(-1, order="A")
+            half = np.finfo(arr.dtype).max / 2
+            if not (np.all(np.isfinite(flat)) and np.max(np.abs(flat), initial=0) < half):
+                return False
+    return True
+
+
 def as_batch(name: str, value: object, width: int, dtype: np.dtype) -> Array:
     """Return ``value`` as a C-contiguous ``(m, width)`` array of ``dtype``.
 

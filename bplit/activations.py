@@ -104,9 +104,25 @@ class Activation:
     def __call__(self, z: Array) -> Array:
         return self.value(z)
 
+    def apply(self, z: Array) -> Array:
+        """:math:`f(z)` of a float array, for the core's forward pass (no input checks, a new array)."""
+        return self.value(z) if self.value_into is None else self.value_into(z, np.empty_like(z))
+
     def forward_into(self, z: Array, out: Array) -> Array:
         """:math:`f(z)` written into ``out`` when an in-place form exists (else a new array)."""
         return self.value(z) if self.value_into is None else self.value_into(z, out)
+
+    def derivative_given(self, z: Array, a: Array) -> Array:
+        """:math:`f'(z)` of an element-wise activation, given also ``a = f(z)`` (a new array).
+
+        The built-ins use ``a`` where it saves work (the sigmoid's :math:`a(1-a)`, tanh's
+        :math:`1-a^2`); otherwise this is ``derivative(z)``.
+        """
+        if not self.elementwise:
+            raise ValueError(f"{self.name} is not element-wise: its derivative is a Jacobian, use backward")
+        if self.derivative_into is None:
+            return self.derivative(z)
+        return self.derivative_into(z, a, np.empty_like(z))
 
     def backward(
         self, z: Array, a: Array, grad_a: Array, overwrite: bool = False, tmp: Array | None = None

@@ -14,7 +14,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .network import Gradients, Network
+from .network_core import NetworkCore as Network
+from .results import Gradients
 
 __all__ = ["numerical_gradients", "gradcheck", "relative_error", "central_differences"]
 

@@ -1,4 +1,4 @@
-"""What the core returns: the arrays of a forward pass and the gradients of backpropagation."""
+"""What the core returns: the arrays of a forward pass, the gradients of backpropagation, labels."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Trace", "Gradients"]
+__all__ = ["Trace", "Gradients", "predicted_labels"]
 
 Array = np.ndarray
 
@@ -54,3 +54,10 @@ class Gradients:
     def flat(self) -> Array:
         """All weight then bias gradients in one vector (layer by layer)."""
         return np.concatenate([g.ravel() for g in self.weights] + [g.ravel() for g in self.biases])
+
+
+def predicted_labels(A: Array) -> Array:
+    """Class labels from output rows, shape ``(m,)``: the arg-max, or ``A > 0.5`` for a single output unit."""
+    if A.shape[1] == 1:
+        return (A[:, 0] > 0.5).astype(np.intp)
+    return A.argmax(axis=1)

@@ -18,6 +18,7 @@ import numpy as np
 
 from . import _validation as V
 from .contract import Optimizer
+from .results import predicted_labels
 
 __all__ = ["History", "Trainable", "accuracy", "train"]
 
@@ -54,13 +55,6 @@ class History(list):
     @property
     def loss(self) -> list[float]:
         return list(self)
-
-
-def predicted_labels(A: Array) -> Array:
-    """Class labels from output rows: the arg-max, or ``A > 0.5`` for a single output unit."""
-    if A.shape[1] == 1:
-        return (A[:, 0] > 0.5).astype(np.intp)
-    return A.argmax(axis=1)
 
 
 def accuracy(A: Array, Y: Array) -> float:
@@ -209,7 +203,7 @@ class Trainable:
     """``fit`` for a network class: :class:`bplit.Network` and :class:`bplit.GraphNetwork`.
 
     The class is a :class:`bplit.contract.Model` and also provides its own
-    ``_sgd_update(X, Y, eta)`` (one gradient-descent step on checked arrays), which
+    ``descend(X, Y, eta)`` (one gradient-descent step on checked arrays), which
     ``fit`` uses when it is given a learning rate rather than an optimizer.
     """
 
@@ -295,7 +289,7 @@ class Trainable:
                 optimizer.epoch = epoch
                 return lambda Xb, Yb: optimizer.apply(self, Xb, Yb)
             eta = V.learning_rate_at(learning_rate, epoch)  # once per epoch
-            return lambda Xb, Yb: self._sgd_update(Xb, Yb, eta)
+            return lambda Xb, Yb: self.descend(Xb, Yb, eta)
 
         return train(
             self,

@@ -126,3 +126,104 @@ def test_the_underscore_check_sees_what_it_should():
     )
     assert sorted(_cross_module_underscores(source, "m.py")) == ["m.py:3: net._forward", "m.py:5: import _z"]
     assert _cross_module_underscores("from . import _validation\nx.__dict__, x._repr_latex_()", "m.py") == []
+
+
+# ---------------------------------------------------------------- layers in order
+# Each module imports only modules of its own layer or of a layer below it. The core
+# (layer 1) computes; the training loop and the file writer (layer 2) sit above it;
+# bplit.Network and bplit.GraphNetwork put the three together (layer 3); the views, the
+# reader and the package come after, and the optional extras use the package's names.
+LAYERS = [
+    (
+        "foundations",
+        {"_validation", "_deprecated", "results", "counting", "derive", "activations", "losses", "contract"},
+    ),
+    (
+        "core",
+        {
+            "network_core",
+            "graph_structure",
+            "graph_vectorized",
+            "graph_algorithms",
+            "graph_core",
+            "gradcheck",
+        },
+    ),
+    ("training and files", {"training", "optim", "_npz_writer", "_npz_reader"}),
+    ("networks", {"network", "graph", "graph_convert"}),
+    (
+        "views and reader",
+        {
+            "io",
+            "notation",
+            "notation._args",
+            "notation.column",
+            "notation.nielsen",
+            "notation.outin",
+            "notation.rowmajor",
+        },
+    ),
+    ("package", {""}),
+    ("optional extras", {"draw", "_draw_labels", "sklearn", "_sklearn_base"}),
+]
+
+
+def _layer_of(module: str) -> int:
+    short = module.removeprefix("bplit").removeprefix(".")
+    for i, (_, members) in enumerate(LAYERS):
+        if short in members:
+            return i
+    raise AssertionError(f"{module} is in no layer of tests/test_layout.py: place it in LAYERS")
+
+
+def _module_imports(name: str, path: Path) -> set[str]:
+    """The bplit modules ``name`` imports; ``from . import x`` counts as the module ``x`` when
+    there is one, else as the package (a name the package defines)."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            base = package
+            for _ in range(node.level - 1):
+                base = base.rpartition(".")[0]
+            target = (f"{base}.{node.module}" if node.module else base) if node.level else node.module
+            for alias in node.names:
+                if f"{target}.{alias.name}" in MODULES:
+                    found.add(f"{target}.{alias.name}")
+                elif target in MODULES:
+                    found.add(target)
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name in MODULES}
+    return found - {name}
+
+
+def test_layers_in_order_no_import_runs_up():
+    upward = []
+    for name, path in MODULES.items():
+        for dep in _module_imports(name, path):
+            if name.startswith(dep + ".") and dep in ("bplit.notation",):
+                continue  # a subpackage's modules import their own package
+            if _layer_of(dep) > _layer_of(name):
+                upward.append(
+                    f"{name} ({LAYERS[_layer_of(name)][0]}) imports {dep} ({LAYERS[_layer_of(dep)][0]})"
+                )
+    assert upward == [], "imports that run up the layers:\n" + "\n".join(sorted(upward))
+
+
+def test_the_core_imports_neither_the_training_loop_nor_the_file_writer():
+    core = {f"bplit.{m}" for m in LAYERS[1][1]}
+    for name in core:
+        deps = _module_imports(name, MODULES[name])
+        assert not deps & {"bplit.training", "bplit.optim", "bplit._npz_writer", "bplit.io"}, name
+    # the check sees imports at all: the assembled network imports both
+    assert {"bplit.training", "bplit._npz_writer"} <= _module_imports(
+        "bplit.network", MODULES["bplit.network"]
+    )
+
+
+def test_the_layer_check_catches_an_upward_import(tmp_path):
+    fake = tmp_path / "network_core.py"
+    fake.write_text("from .training import Trainable\nfrom . import _validation as V\n")
+    deps = _module_imports("bplit.network_core", fake)
+    assert deps == {"bplit.training", "bplit._validation"}
+    assert _layer_of("bplit.training") > _layer_of("bplit.network_core")
