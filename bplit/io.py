@@ -74,12 +74,13 @@ import json
 import os
 import reprlib
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
 from . import _npz_writer as W
 from ._npz_reader import Archive, ArchiveError
+from .graph import GraphNetwork
+from .network import INITIALIZERS, Network
 from .optim import OPTIMIZERS, Optimizer
 
 __all__ = ["save", "load", "load_checkpoint", "FORMAT_VERSION", "CHECKPOINT_VERSION"]
@@ -98,13 +99,7 @@ Shape = tuple[tuple[int, ...], np.dtype]  # (shape, dtype) of an array
 Shapes = dict[str, Shape]  # array name -> (shape, dtype)
 
 
-def _network_classes() -> tuple[type, type]:
-    from . import GraphNetwork, Network  # at call time: the package is complete by then
-
-    return Network, GraphNetwork
-
-
-def save(net: Any, path: str | os.PathLike, optimizer: Optimizer | None = None) -> None:
+def save(net: Network | GraphNetwork, path: str | os.PathLike, optimizer: Optimizer | None = None) -> None:
     """Write ``net`` to ``path`` (``.npz``, added when missing; no pickle), with ``optimizer`` a checkpoint.
 
     Parameters
@@ -142,7 +137,6 @@ def save(net: Any, path: str | os.PathLike, optimizer: Optimizer | None = None) 
     (1, True)
     """
     W.npz_path(path)
-    Network, GraphNetwork = _network_classes()
     if not isinstance(net, (Network, GraphNetwork)):
         raise TypeError(f"save expects a bplit.Network or a bplit.GraphNetwork, got {type(net).__name__}")
     if optimizer is None:
@@ -182,7 +176,7 @@ def _saveable_optimizer(opt: object) -> str:
     return name
 
 
-def load(path: str | os.PathLike) -> Any:
+def load(path: str | os.PathLike) -> Network | GraphNetwork:
     """Read a network written by :func:`save` (given the same ``path``).
 
     A checkpoint is read (and checked) whole, and its network returned.
@@ -205,7 +199,7 @@ def load(path: str | os.PathLike) -> Any:
     return _read(path)[0]
 
 
-def load_checkpoint(path: str | os.PathLike) -> tuple[Any, Optimizer]:
+def load_checkpoint(path: str | os.PathLike) -> tuple[Network | GraphNetwork, Optimizer]:
     """Read a checkpoint written by ``save(net, path, optimizer=opt)``: ``net, opt = load_checkpoint(path)``.
 
     Returns
@@ -237,7 +231,7 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[Any, Optimizer]:
 # ---------------------------------------------------------------------------- reading
 
 
-def _read(path: str | os.PathLike) -> tuple[Any, Optimizer | None]:
+def _read(path: str | os.PathLike) -> tuple[Network | GraphNetwork, Optimizer | None]:
     """The network and the optimizer (``None`` unless a checkpoint) of the file for ``path``."""
     name = W.npz_path(path)
     given = os.fspath(path)
@@ -338,7 +332,7 @@ def _finite(archive: Archive, name: str) -> np.ndarray:
     return arr
 
 
-def _network_spec(config: dict) -> tuple[Shapes, list[Shape], Callable[[Archive], Any]]:
+def _network_spec(config: dict) -> tuple[Shapes, list[Shape], Callable[[Archive], Network]]:
     """The arrays a Network file must hold, its parameters' shapes, and the builder."""
     if config["dtype"] not in ("float32", "float64"):
         raise ValueError(f"network dtype must be 'float32' or 'float64', got {_short(config['dtype'])}")
@@ -355,8 +349,7 @@ def _network_spec(config: dict) -> tuple[Shapes, list[Shape], Callable[[Archive]
     names = [f"weights_{l}" for l in range(L)] + [f"biases_{l}" for l in range(L)]
     shapes = dict(zip(names, params))
 
-    def build(archive: Archive) -> Any:
-        Network = _network_classes()[0]
+    def build(archive: Archive) -> Network:
         # The constructor checks every name on a network of width 1, so that no random start
         # as large as the file's arrays is made only to be replaced (a constructor taking the
         # arrays is asked for in notes/core-requests.md); then come the file's sizes and arrays,
@@ -391,7 +384,7 @@ def _unit_ids(value: object, what: str) -> list:
     return value
 
 
-def _graph_spec(config: dict) -> tuple[Shapes, list[Shape], Callable[[Archive], Any]]:
+def _graph_spec(config: dict) -> tuple[Shapes, list[Shape], Callable[[Archive], GraphNetwork]]:
     """The arrays a GraphNetwork file must hold, its parameters' shapes, and the builder."""
     if config["dtype"] != "float64":
         raise ValueError(f"graph network dtype must be 'float64', got {_short(config['dtype'])}")
@@ -408,8 +401,6 @@ def _graph_spec(config: dict) -> tuple[Shapes, list[Shape], Callable[[Archive], 
         raise ValueError(f"loss must be a name, got {_short(config['loss'])}")
     network = config["network"]
     if network is not None:
-        from . import INITIALIZERS
-
         if not isinstance(network, dict) or set(network) != {"hidden", "init"}:
             raise ValueError("network must be null or an object with the keys 'hidden' and 'init'")
         if not isinstance(network["init"], str) or network["init"] not in INITIALIZERS:
@@ -421,8 +412,7 @@ def _graph_spec(config: dict) -> tuple[Shapes, list[Shape], Callable[[Archive], 
     params = [((sum(len(s) for s in upstream),), float64), ((len(rest),), float64)]  # per edge, per unit
     shapes = {"w": params[0], "b": params[1]}
 
-    def build(archive: Archive) -> Any:
-        GraphNetwork = _network_classes()[1]
+    def build(archive: Archive) -> GraphNetwork:
         try:  # the numbers of edges and units match the file's own arrays by now
             g = GraphNetwork(
                 layers,
