@@ -57,6 +57,12 @@ the batch cost including that term; ``fit``'s history records :math:`C` without 
   :math:`\frac1m\sum_s \frac12\lVert a_s - y_s\rVert^2` (the loss it reports,
   ``loss_``, is that divided by the number of outputs). All with ``reduction="mean"``.
 
+**Checkpoints.** ``opt.config()`` gives an optimizer's constructor arguments
+(``OPTIMIZERS[name](**opt.config())`` rebuilds it, without state);
+``bplit.save(net, path, optimizer=opt)`` writes them with the optimizer's ``epoch`` and
+its state for ``net``, and ``bplit.load_checkpoint(path)`` gives back both, for SGD and
+Adam with a number as learning rate (a schedule is code, which a file does not store).
+
 Derived with SymPy, and checked against this module, in the book chapter "Optimizers:
 momentum, Adam and weight decay" (book/optimizers.ipynb).
 """
