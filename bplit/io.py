@@ -19,7 +19,8 @@ An ``.npz`` archive (NumPy's zip of uncompressed ``.npy`` arrays) with an entry
     The other keys are :meth:`Network.config`: ``sizes``, ``hidden``, ``output``,
     ``loss``, ``dtype``, ``reduction``, ``init``.  Arrays ``weights_0 …
     weights_{L-1}`` of shape ``(sizes[l+1], sizes[l])`` and ``biases_0 …
-    biases_{L-1}`` of shape ``(sizes[l+1],)``, in the network's dtype.
+    biases_{L-1}`` of shape ``(sizes[l+1],)``, in the network's dtype (``float32``,
+    ``float64``, or ``longdouble``, which reads back only where it has the same size).
 ``kind = "GraphNetwork"``
     ``layers`` (:math:`\\mathbb{U}_1, \\dots, \\mathbb{U}_N`: lists of unit ids);
     ``upstream`` (:math:`\\mathbb{S}_i` of every non-input unit, listed in the order of
@@ -78,6 +79,7 @@ from collections.abc import Callable
 import numpy as np
 
 from . import _npz_writer as W
+from . import _validation as V
 from ._npz_reader import Archive, ArchiveError
 from .graph import GraphNetwork
 from .network import INITIALIZERS, Network
@@ -334,8 +336,9 @@ def _finite(archive: Archive, name: str) -> np.ndarray:
 
 def _network_spec(config: dict) -> tuple[Shapes, list[Shape], Callable[[Archive], Network]]:
     """The arrays a Network file must hold, its parameters' shapes, and the builder."""
-    if config["dtype"] not in ("float32", "float64"):
-        raise ValueError(f"network dtype must be 'float32' or 'float64', got {_short(config['dtype'])}")
+    names = [d.name for d in V.NETWORK_DTYPES]  # float32, float64 and this machine's longdouble
+    if config["dtype"] not in names:
+        raise ValueError(f"network dtype must be one of {names}, got {_short(config['dtype'])}")
     dtype = np.dtype(config["dtype"])
     sizes = config["sizes"]
     if not (isinstance(sizes, list) and len(sizes) >= 2 and all(type(n) is int and n > 0 for n in sizes)):

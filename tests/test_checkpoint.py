@@ -33,6 +33,9 @@ def _nets():
         "network-f32": lambda: bplit.Network(
             [3, 6, 2], hidden="relu", output="identity", loss="mse", seed=4, dtype=np.float32, init="he"
         ),
+        "network-longdouble": lambda: bplit.Network(
+            [3, 6, 2], output="identity", seed=4, dtype=np.longdouble
+        ),
         "graph": lambda: bplit.GraphNetwork(
             [[1, 2, 3], [4, 5], [6, 7]],
             {4: [1, 2], 5: [2, 3], 6: [4, 5, 1], 7: [5, 3]},

@@ -384,3 +384,23 @@ def test_hostile_json_is_a_value_error(tmp_path, text, match):
     np.savez(path, config=np.array(text))
     with pytest.raises(ValueError, match=match):
         bplit.load(path)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.longdouble])
+def test_every_network_dtype_round_trips(tmp_path, dtype):
+    # bplit.save wrote longdouble networks that bplit.load then refused ("float128")
+    net = bplit.Network([3, 4, 2], dtype=dtype, seed=2)
+    bplit.save(net, tmp_path / "n")
+    back = bplit.load(tmp_path / "n")
+    _assert_same_network(net, back)
+    assert back.dtype == np.dtype(dtype)
+
+
+@pytest.mark.parametrize("name", ["float16", "int64", "object", ["float64"]])
+def test_other_dtype_names_are_refused(tmp_path, name):
+    _assert_rejected(
+        tmp_path,
+        _good(tmp_path),
+        _setkey("dtype", name),
+        r"network dtype must be one of \['float32', 'float64'",
+    )
