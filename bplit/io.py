@@ -261,7 +261,7 @@ def _read(path: str | os.PathLike) -> tuple[Network | GraphNetwork, Optimizer | 
             extra |= {"optimizer"} if version == CHECKPOINT_VERSION else set()
             if kind == "Network":
                 _check_keys(config, _NETWORK_KEYS | extra, "Network")
-                shapes, params, build = _network_spec(config)
+                shapes, params, build = _network_spec(config, len(archive.names) - 1)
             elif kind == "GraphNetwork":
                 _check_keys(config, _GRAPH_KEYS | extra, "GraphNetwork")
                 shapes, params, build = _graph_spec(config)
@@ -334,8 +334,8 @@ def _finite(archive: Archive, name: str) -> np.ndarray:
     return arr
 
 
-def _network_spec(config: dict) -> tuple[Shapes, list[Shape], Callable[[Archive], Network]]:
-    """The arrays a Network file must hold, its parameters' shapes, and the builder."""
+def _network_spec(config: dict, n_arrays: int) -> tuple[Shapes, list[Shape], Callable[[Archive], Network]]:
+    """The arrays a Network file must hold (it holds ``n_arrays``), its parameters' shapes, and the builder."""
     names = [d.name for d in V.NETWORK_DTYPES]  # float32, float64 and this machine's longdouble
     if config["dtype"] not in names:
         raise ValueError(f"network dtype must be one of {names}, got {_short(config['dtype'])}")
@@ -346,6 +346,10 @@ def _network_spec(config: dict) -> tuple[Shapes, list[Shape], Callable[[Archive]
             f"network sizes must be a list of at least two positive integers, got {_short(sizes)}"
         )
     L = len(sizes) - 1
+    if L > n_arrays:  # before lists as long as the claim are made (a near miss is named below)
+        raise ValueError(
+            f"network sizes describe {L} layers (2 arrays each), but the file holds {n_arrays} arrays"
+        )
     params = [((sizes[l + 1], sizes[l]), dtype) for l in range(L)] + [
         ((sizes[l + 1],), dtype) for l in range(L)
     ]
