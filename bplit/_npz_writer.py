@@ -1,8 +1,10 @@
 """The writer of bplit's ``.npz`` network files: parameters plus a JSON configuration, no pickle.
 
 The format (its versions and entries) is documented in :mod:`bplit.io`, which reads
-and checks the files; ``bplit.save`` and the networks' ``save`` methods call this
-module's :func:`write_network` and :func:`write_graph_network`.  It refuses at save
+and checks the files; the networks' ``save`` methods call this module's
+:func:`write_network` and :func:`write_graph_network`, and ``bplit.save`` with an
+optimizer (a checkpoint) adds the optimizer to :func:`network_contents` or
+:func:`graph_contents` and writes the whole with :func:`write_npz`.  It refuses at save
 time anything a file could not name exactly (a custom activation or loss, a unit id
 that JSON would not give back as itself), checking each activation's name with
 :func:`activation_from_name`, the lookup the reader uses, so that every file written
