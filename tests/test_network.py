@@ -387,3 +387,73 @@ def test_activation_attributes_and_their_deprecated_names():
         net.output = bplit.get_activation("identity")
     assert net.output_activation.name == "identity"
     assert isinstance(bplit.Network.output, object)  # the class attribute itself does not warn
+
+
+def test_bp1_to_bp4_are_one_line_each_in_the_path_gradients_and_step_share():
+    """The reader's promise of bplit/network_core.py: BP1-BP4 as one NumPy line each, in
+    ``backprop``, which both ``gradients`` and ``step`` (through ``descend``) call."""
+    import inspect
+
+    from bplit.network_core import NetworkCore
+
+    source = inspect.getsource(NetworkCore.backprop)
+    for eq in ("BP1", "BP2", "BP3", "BP4"):
+        lines = [ln for ln in source.splitlines() if ln.rstrip().endswith(f"# {eq}")]
+        assert len(lines) == 1, (eq, lines)
+    assert "out=" not in source and "ws" not in source  # no scratch-buffer branches
+    calls = {
+        name: "self.backprop(" in inspect.getsource(getattr(NetworkCore, name))
+        for name in ("gradients", "descend", "cost_and_gradients", "backward")
+    }
+    assert calls == dict.fromkeys(calls, True)
+    assert "self.descend(" in inspect.getsource(NetworkCore.step)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_step_equals_w_minus_eta_gradients_in_both_dtypes(dtype):
+    rng = np.random.default_rng(3)
+    net = bplit.Network(
+        [5, 7, 4, 3], hidden="tanh", output="softmax", loss="cross_entropy", dtype=dtype, seed=1
+    )
+    X = rng.standard_normal((9, 5)).astype(dtype)
+    Y = rng.integers(0, 3, 9)
+    g = net.gradients(X, Y)
+    before = net.copy()
+    cost = net.step(X, Y, 0.25)
+    assert cost == pytest.approx(before.loss(X, Y), rel=1e-6 if dtype == np.float32 else 1e-12)
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-14)
+    for w, w0, gw in zip(net.weights, before.weights, g.weights):
+        np.testing.assert_allclose(w, w0 - 0.25 * gw, **tol)
+    for b, b0, gb in zip(net.biases, before.biases, g.biases):
+        np.testing.assert_allclose(b, b0 - 0.25 * gb, **tol)
+
+
+def test_a_step_that_would_overflow_changes_nothing_and_says_so():
+    net = bplit.Network([2, 3, 1], hidden="identity", output="identity", loss="half_sse", seed=0)
+    X = np.array([[1e150, -1e150]])
+    Y = np.array([[0.0]])
+    before = [p.copy() for p in net.weights + net.biases]
+    with pytest.raises(FloatingPointError, match="parameters were not changed"):
+        net.step(X, Y, 1e10)
+    for p, p0 in zip(net.weights + net.biases, before):
+        np.testing.assert_array_equal(p, p0)
+    net.weights[0][0, 0] = np.nan
+    with pytest.raises(ValueError, match=r"weights\[0\] or biases\[0\] contain NaN"):
+        net.step(np.ones((1, 2)), Y, 0.1)
+
+
+def test_safe_to_add_proves_an_in_place_update_cannot_overflow():
+    from bplit import _validation as V
+
+    big = np.finfo(np.float64).max
+    for dtype in (np.float64, np.float32):
+        half = float(np.finfo(dtype).max) / 2
+        ok, over = np.array([0.9 * half], dtype), np.array([1.1 * half], dtype)
+        assert V.safe_to_add([ok, np.ones(3, dtype)], [ok, np.ones(3, dtype)])  # huge but safe
+        assert not V.safe_to_add([over], [ok])
+        assert not V.safe_to_add([ok], [over])
+        for bad in (np.nan, np.inf, -np.inf):
+            assert not V.safe_to_add([np.array([1.0, bad], dtype)], [np.zeros(2, dtype)])
+            assert not V.safe_to_add([np.zeros(2, dtype)], [np.array([bad, 1.0], dtype)])
+    assert V.safe_to_add([np.full((2, 2), 1e150)], [np.full((2, 2), -1e150)])  # sum of squares overflows
+    assert big / 2 + big / 2 == big  # why half: two halves cannot overflow
