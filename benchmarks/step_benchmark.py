@@ -22,17 +22,26 @@ markdown beside it); ``--quick`` writes to the temporary directory unless ``--ou
 
 from __future__ import annotations
 
-import argparse
-import datetime
-import json
-import shlex
+import os
 import sys
-import tempfile
-import time
-from pathlib import Path
-from typing import NamedTuple
 
-import numpy as np
+# --threads N must act before NumPy, SciPy or PyTorch start their thread pools (and reach the
+# worker processes of the before/after comparison), so it is read here, ahead of argparse.
+if "--threads" in sys.argv[1:-1]:
+    _n = sys.argv[sys.argv.index("--threads") + 1]
+    for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[_var] = _n
+
+import argparse  # noqa: E402
+import datetime  # noqa: E402
+import json  # noqa: E402
+import shlex  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import NamedTuple  # noqa: E402
+
+import numpy as np  # noqa: E402
 from step_impls import BASELINE, FACTORIES, LR, OtherProcess, impl_bplit, load_baseline
 from timing import BUSY, ROOT, fmt, git, interleaved_blocks, machine_facts, time_block, wait_for_idle
 
@@ -42,9 +51,9 @@ DEFAULT_OUT = ROOT / "benchmarks" / "results" / "step_benchmark.json"
 IMPLS = ("bplit", "baseline", "bound", "bare", "torch", "sklearn", "loop")
 # (numerator, denominator, {case: target}): the ratio of median step times must be <= target
 TARGETS = (
-    ("bplit", "baseline", {"A": 1.05, "B": 1.05}),
+    ("bplit", "baseline", {"A": 1.08, "B": 1.05}),  # issue 19: A within 8 %, B within 5 % of 46cc9c9
     ("bplit", "bound", {"A": 1.25, "B": 1.15}),
-    ("bplit", "torch", {"A": 0.8, "B": 1.1, "C": 0.2}),
+    ("bplit", "torch", {"A": 1.0, "B": 1.0, "C": 1.0}),  # faster than PyTorch eager in every setting
     ("bplit", "sklearn", {"A": 0.4, "B": 0.4}),
     ("bplit", "loop", {}),
     ("bplit", "bare", {}),
@@ -213,6 +222,7 @@ def main(argv: list[str] | None = None) -> dict:
     add("--budget", type=float, help="seconds per block after --samples (default 3; quick 0.3)")
     add("--wait-idle", type=float, default=0.0, metavar="S", help="wait for a quiet machine")
     add("--retries", type=int, default=0, help="re-time a block disturbed by others")
+    add("--threads", type=int, help="threads of every BLAS, OpenMP and PyTorch pool (default: the machine's)")
     args = p.parse_args(argv)
     raw = sys.argv[1:] if argv is None else argv
     block = dict(
