@@ -100,7 +100,7 @@ class NetworkEstimator(BaseEstimator):
             momentum=number("momentum", self.momentum, "[0, 1)"),
             nesterovs_momentum=flag("nesterovs_momentum", self.nesterovs_momentum),
             early_stopping=flag("early_stopping", self.early_stopping),
-            validation_fraction=number("validation_fraction", self.validation_fraction, "(0, 1)"),
+            validation_fraction=number("validation_fraction", self.validation_fraction, "[0, 1)"),
             beta_1=number("beta_1", self.beta_1, "[0, 1)"),
             beta_2=number("beta_2", self.beta_2, "[0, 1)"),
             epsilon=number("epsilon", self.epsilon, "(0, inf)"),
@@ -133,24 +133,28 @@ class NetworkEstimator(BaseEstimator):
         first = not fitted or not (incremental or p.warm_start)
         if incremental and p.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True: set early_stopping=False")
+        if p.early_stopping and p.validation_fraction == 0:
+            raise ValueError(
+                "early_stopping=True holds out validation_fraction of the data: set it in (0, 1)"
+            )
         X, y = validate_data(self, X, y, reset=first, dtype=p.dtype, **self._y_checks)
         y, n_out = self._encode(y, first, incremental, classes, p)
         output, loss = self._architecture(n_out, p)
         hidden = relu_activation(p.relu0) if p.activation == "relu" else ACTIVATIONS[p.activation]
         sizes = [X.shape[1], *p.hidden, n_out]
+        relu0 = p.relu0 if p.activation == "relu" else 0.0
+        arch = dict(sizes=sizes, hidden=(p.activation, relu0), output=output, loss=loss, dtype=p.dtype.name)
         rng = np.random.default_rng(p.random.randint(np.iinfo(np.int32).max))
         if first:
-            self._arch = dict(sizes=sizes, hidden=(p.activation, p.relu0), output=output, loss=loss)
-            self._arch.update(dtype=p.dtype.name, init=p.init)
+            self._arch = dict(arch, init=p.init)  # what __setstate__ rebuilds the network from
             self.network_ = Network(sizes, hidden, output, loss, seed=rng, dtype=p.dtype, init=p.init)
             self.n_iter_, self.t_, self.loss_curve_, self._no_improvement_count = 0, 0, [], 0
             self.validation_scores_ = self.best_validation_score_ = self.best_loss_ = None
             self._solver_state = None
-        elif self.network_.sizes != sizes or self.network_.dtype != p.dtype:
+        elif (fitted_arch := {key: self._arch[key] for key in arch}) != arch:
             what = "partial_fit" if incremental else "warm_start=True"
             raise ValueError(
-                f"{what} continues the fitted network of sizes {self.network_.sizes} and dtype "
-                f"{self.network_.dtype}, but the parameters ask for sizes {sizes} and dtype {p.dtype}: "
+                f"{what} continues the fitted network {fitted_arch}, but the parameters now ask for {arch}: "
                 "call fit with warm_start=False to start afresh"
             )
         self.n_outputs_, self.n_layers_ = n_out, len(sizes)
@@ -342,8 +346,8 @@ PARAMETERS_DOC = """
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the data, stop when its score stalls and
         keep the best epoch's parameters.
-    validation_fraction : float in (0, 1), default=0.1
-        Share of the data held out for ``early_stopping``.
+    validation_fraction : float in [0, 1), default=0.1
+        Share of the data held out for ``early_stopping`` (then above 0).
     beta_1, beta_2 : float in [0, 1), default=0.9, 0.999
         Adam's decay rates.
     epsilon : float, default=1e-8

@@ -338,7 +338,7 @@ BAD = [
     ("max_iter", 2.5, r"max_iter must be an integer >= 1, got 2.5"),
     ("shuffle", "yes", r"shuffle must be True or False, got 'yes'"),
     ("momentum", 1.0, r"momentum must be a number in \[0, 1\), got 1.0"),
-    ("validation_fraction", 1.0, r"validation_fraction must be a number in \(0, 1\), got 1.0"),
+    ("validation_fraction", 1.0, r"validation_fraction must be a number in \[0, 1\), got 1.0"),
     ("beta_2", 1.0, r"beta_2 must be a number in \[0, 1\), got 1.0"),
     ("epsilon", 0.0, r"epsilon must be a number in \(0, inf\), got 0.0"),
     ("n_iter_no_change", 0, r"n_iter_no_change must be an integer >= 1 \(or numpy.inf\), got 0"),
@@ -416,3 +416,34 @@ def test_divergence_says_to_scale_and_scaling_works():
 
     scaled = TransformedTargetRegressor(make_pipeline(StandardScaler(), reg), transformer=StandardScaler())
     assert scaled.fit(X * 1e150, y).score(X * 1e150, y) > 0.9
+
+
+def test_without_scikit_learn_the_import_says_what_to_install():
+    code = "import sys; sys.modules['sklearn'] = None\ntry:\n    import bplit.sklearn\nexcept ImportError as e:\n    print(e)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "pip install 'bplit[sklearn]'" in out
+    import tomllib
+    from pathlib import Path
+
+    pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    assert any(r.startswith("scikit-learn") for r in pyproject["project"]["optional-dependencies"]["sklearn"])
+
+
+@no_convergence_warning
+def test_a_failed_fit_leaves_no_fitted_state_and_early_stopping_needs_data():
+    X, y = digits(n=40, classes=3)
+    clf = NetworkClassifier((4,), max_iter=2, random_state=0)
+    with pytest.raises(ValueError, match="one class only"):
+        clf.fit(X[y == 1], y[y == 1])
+    assert not hasattr(clf, "classes_") and not hasattr(clf, "network_")
+    with pytest.raises(
+        ValueError, match=r"early_stopping=True holds out validation_fraction .*set it in \(0, 1\)"
+    ):
+        clf.set_params(early_stopping=True, validation_fraction=0.0).fit(X, y)
+    with pytest.raises(ValueError, match="validation set is too small.*increase validation_fraction"):
+        NetworkRegressor(early_stopping=True, validation_fraction=0.05).fit(X[:20], y[:20] * 1.0)
+    NetworkRegressor(early_stopping=True, validation_fraction=0.1, max_iter=2).fit(X[:20], y[:20] * 1.0)
+    reg = NetworkRegressor(hidden_layer_sizes=(3,), max_iter=2, warm_start=True).fit(X, y * 1.0)
+    with pytest.raises(ValueError, match=r"'loss': 'half_sse'.*'loss': 'mse'.*warm_start=False"):
+        reg.set_params(loss="mse").fit(X, y * 1.0)
+    reg.set_params(loss="half_sse").fit(X, y * 1.0)  # squared_error and half_sse train the same network
