@@ -16,17 +16,15 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from typing import Any
 
 import numpy as np
 
-from .activations import ACTIVATIONS, Activation, get_activation, relu_activation
+from .activations import ACTIVATIONS, Activation, activation_from_name, get_activation
 from .losses import LOSSES, Loss
 
 FORMAT_VERSION = 2  # the version written; bplit.io reads it and version 1
 
-_RELU = re.compile(r"^relu\(derivative_at_zero=([0-9.eE+-]+)\)$")
 # Where a custom activation that borrows a name must agree with the named one.
 _PROBE = np.array([[-30.0, -3.0, -1.0, -0.25, -1e-3, 0.0, 1e-3, 0.25, 1.0, 3.0, 30.0]])
 
@@ -49,26 +47,6 @@ def npz_path(path: object) -> str:
             f"('.npz' is added when missing), got {type(path).__name__} {path!r}"
         )
     return name if name.endswith(".npz") else name + ".npz"
-
-
-def activation_from_name(name: object) -> Activation:
-    """The activation a file names: a registered name or ``relu(derivative_at_zero=d)``.
-
-    Raises
-    ------
-    ValueError
-        If the name is neither (unknown, or not a string).
-    """
-    if not isinstance(name, str):
-        raise ValueError(f"an activation must be named by a string, got {name!r}")
-    m = _RELU.match(name)
-    if m is None:
-        return get_activation(name)
-    try:
-        d0 = float(m.group(1))
-    except ValueError:
-        raise ValueError(f"unknown activation {name!r}") from None
-    return relu_activation(d0)
 
 
 def _same_activation(act: Activation, ref: Activation) -> bool:

@@ -14,7 +14,9 @@ the chapter on source 004.
 
 from __future__ import annotations
 
+import re
 import warnings
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -22,6 +24,7 @@ import numpy as np
 
 __all__ = [
     "Activation",
+    "activation_from_name",
     "ACTIVATIONS",
     "get_activation",
     "relu",
@@ -32,6 +35,8 @@ __all__ = [
 ]
 
 Array = np.ndarray
+# the activations this module makes (pickled by name): the registered ones and ReLU's variants
+_BUILT_INS: weakref.WeakSet = weakref.WeakSet()
 
 
 def _real_float(name: str, z: object, min_ndim: int = 0) -> Array:
@@ -103,6 +108,16 @@ class Activation:
 
     def __call__(self, z: Array) -> Array:
         return self.value(z)
+
+    def __reduce__(self) -> tuple:
+        """Pickle a built-in activation by its name (its functions are closures).
+
+        A custom activation is pickled field by field, which works when its functions
+        are importable (module-level) and raises pickle's error otherwise.
+        """
+        if any(self is act for act in _BUILT_INS):
+            return (activation_from_name, (self.name,))
+        return (Activation, tuple(getattr(self, f) for f in self.__dataclass_fields__))
 
     def apply(self, z: Array) -> Array:
         """:math:`f(z)` of a float array, for the core's forward pass (no input checks, a new array)."""
@@ -222,13 +237,15 @@ def relu_activation(derivative_at_zero: float = 0.0) -> Activation:
 
     name = "relu" if d0 == 0.0 else f"relu(derivative_at_zero={d0:g})"
     value = _array_function(value_into)
-    return Activation(
+    act = Activation(
         name,
         value,
         _array_function(derivative_into, value),
         value_into=value_into,
         derivative_into=derivative_into,
     )
+    _BUILT_INS.add(act)
+    return act
 
 
 _relu_value = _array_function(lambda z, out: np.maximum(z, 0, out=out))
@@ -344,6 +361,34 @@ ACTIVATIONS: dict[str, Activation] = {
         value_into=_softmax_into,
     ),
 }
+
+
+_RELU_NAME = re.compile(r"^relu\(derivative_at_zero=([0-9.eE+-]+)\)$")
+
+
+def activation_from_name(name: object) -> Activation:
+    """The activation a name stands for: a registered name or ``relu(derivative_at_zero=d)``.
+
+    The inverse of ``Activation.name`` for the built-ins (files and pickles store names).
+
+    Raises
+    ------
+    ValueError
+        If the name is neither (unknown, or not a string).
+    """
+    if not isinstance(name, str):
+        raise ValueError(f"an activation must be named by a string, got {name!r}")
+    m = _RELU_NAME.match(name)
+    if m is None:
+        return get_activation(name)
+    try:
+        d0 = float(m.group(1))
+    except ValueError:
+        raise ValueError(f"unknown activation {name!r}") from None
+    return relu_activation(d0)
+
+
+_BUILT_INS.update(ACTIVATIONS.values())
 
 
 def get_activation(name: str | Activation) -> Activation:

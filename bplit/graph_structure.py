@@ -293,6 +293,14 @@ class GraphStructure:
             f[i] = act
         self.f: Mapping[Unit, Activation] = MappingProxyType(f)
 
+    def __getstate__(self) -> dict:
+        """For pickle: the read-only mappings as plain dicts (a mapping proxy cannot be pickled)."""
+        return {k: dict(v) if isinstance(v, MappingProxyType) else v for k, v in self.__dict__.items()}
+
+    def __setstate__(self, state: dict) -> None:
+        read_only = ("layer_of", "index", "S", "D", "f")
+        self.__dict__.update({k: MappingProxyType(v) if k in read_only else v for k, v in state.items()})
+
     def _explain_edge(self, key: Any) -> str:
         if not (isinstance(key, tuple) and len(key) == 2):
             return f"a weight is indexed by a pair (i, j), got {key!r}"

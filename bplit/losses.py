@@ -217,6 +217,12 @@ class Loss:
     def __repr__(self) -> str:
         return f"Loss({self.name!r})"
 
+    def __reduce__(self) -> tuple:
+        """Pickle a registered loss by its name (its functions are lambdas); a custom one field by field."""
+        if LOSSES.get(self.name) is self:
+            return (get_loss, (self.name,))
+        return (Loss, tuple(getattr(self, f) for f in self.__dataclass_fields__))
+
 
 def _squares(a: Array, y: Array, per_sample: bool) -> Array | float:
     r""":math:`\sum_j (a_j - y_j)^2` for each row, or summed over the batch (one dot product)."""

@@ -457,3 +457,35 @@ def test_safe_to_add_proves_an_in_place_update_cannot_overflow():
             assert not V.safe_to_add([np.zeros(2, dtype)], [np.array([bad, 1.0], dtype)])
     assert V.safe_to_add([np.full((2, 2), 1e150)], [np.full((2, 2), -1e150)])  # sum of squares overflows
     assert big / 2 + big / 2 == big  # why half: two halves cannot overflow
+
+
+@pytest.mark.parametrize(
+    "hidden", ["sigmoid", "tanh", "relu", "identity", bplit.relu_activation(derivative_at_zero=1.0)]
+)
+def test_networks_pickle_and_come_back_the_same(hidden):
+    import pickle
+
+    rng = np.random.default_rng(0)
+    net = bplit.Network([4, 5, 3], hidden=hidden, output="softmax", loss="cross_entropy", seed=2)
+    X, y = rng.standard_normal((6, 4)), rng.integers(0, 3, 6)
+    back = pickle.loads(pickle.dumps(net))
+    assert back.config() == net.config() and type(back) is bplit.Network
+    np.testing.assert_array_equal(back.predict(X), net.predict(X))
+    for g, h in zip(back.gradients(X, y).weights, net.gradients(X, y).weights):
+        np.testing.assert_array_equal(g, h)
+    back.step(X, y, 0.5)  # its own arrays
+    assert not np.array_equal(back.weights[0], net.weights[0])
+
+
+def test_a_graph_network_pickles():
+    import pickle
+
+    g = bplit.GraphNetwork(
+        [[1, 2], [3, 4], [5]], {3: [1, 2], 4: [2], 5: [3, 4, 1]}, activation="tanh", seed=1
+    )
+    back = pickle.loads(pickle.dumps(g))
+    X, Y = np.array([[0.5, -1.0], [1.0, 2.0]]), np.array([[1.0], [0.0]])
+    np.testing.assert_array_equal(back.gradients(X, Y).dw.array, g.gradients(X, Y).dw.array)
+    assert back.S == g.S and back.D[1] == g.D[1]
+    with pytest.raises(TypeError):
+        back.S[3] = (1,)  # still read-only
