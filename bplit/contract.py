@@ -192,14 +192,28 @@ class Optimizer:
         raise NotImplementedError(f"{type(self).__name__} must define update(params, grads, state, eta)")
 
     def apply(self, net: Any, X: Array, Y: Array) -> float:
-        """:meth:`step` on arrays already returned by ``net.check_xy``: the update, atomic."""
+        """:meth:`step` on arrays already returned by ``net.check_xy``: the update, atomic.
+
+        Returns the batch cost before the update, weight-decay term included (the sum
+        of the two numbers :meth:`apply_terms` returns).
+        """
+        cost, decay = self.apply_terms(net, X, Y)
+        return float(cost + decay)
+
+    def apply_terms(self, net: Any, X: Array, Y: Array) -> tuple[float, float]:
+        r""":meth:`apply`, returning the batch cost :math:`C` and the weight-decay term
+        :math:`\frac{\lambda}{2}\sum w^2` (0 without decay) apart, both before the update.
+
+        ``fit`` records :math:`C` alone in its history, as it records ``val_loss``.
+        """
         eta = self.learning_rate_at()
         with V.fp_guard():
             cost, gw, gb = net.cost_and_gradients(X, Y)
             weights, biases = net.parameters()
             lam = self.weight_decay
+            decay = 0.0
             if lam > 0:
-                cost = cost + 0.5 * lam * sum(float(np.vdot(w, w)) for w in weights)
+                decay = 0.5 * lam * sum(float(np.vdot(w, w)) for w in weights)
                 for g, w in zip(gw, weights):
                     g += lam * w  # fresh arrays: the contract lets us overwrite them
             params = [*weights, *biases]
@@ -208,13 +222,13 @@ class Optimizer:
                 state = self.init_state(params)
             new_params, new_state = self.update(params, [*gw, *gb], state, eta)
             arrays = [*new_params, *self._state_arrays(new_state)]
-            if not (math.isfinite(cost) and all(V.all_finite(a) for a in arrays)):
+            if not (math.isfinite(cost + decay) and all(V.all_finite(a) for a in arrays)):
                 raise FloatingPointError("the update gave values that are not finite")
         for p, new in zip(params, new_params):  # store: cannot fail
             np.copyto(p, new)
         if new_state is not None:
             self._states[net] = new_state
-        return float(cost)
+        return float(cost), float(decay)
 
     # ------------------------------------------------------------------ state
     def _state_arrays(self, state: dict | None) -> list[Array]:
