@@ -213,6 +213,7 @@ def test_fit_records_validation_and_reshuffles_with_seed():
             seed=3,
             validation_data=(X, Y),
             callback=lambda epoch, n, seen=seen: seen.append((epoch, n.loss(X, Y))),
+            train_loss="full",  # the whole set's cost after each epoch, as n.loss gives it
         )
         runs.append(h)
         assert [e for e, _ in seen] == [1, 2, 3, 4, 5]

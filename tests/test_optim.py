@@ -357,7 +357,7 @@ def test_fit_with_an_optimizer_is_the_loop_of_steps():
     Y = np.concatenate([b[1] for b in batches(2)])
     make = lambda: Adam(lambda epoch: 0.05 / epoch, weight_decay=0.01)  # noqa: E731
     net, opt = make_net(), make()
-    history = net.fit(X, Y, epochs=3, batch_size=len(X), optimizer=opt, seed=0)
+    history = net.fit(X, Y, epochs=3, batch_size=len(X), optimizer=opt, seed=0, train_loss="full")
     loop, opt2 = make_net(), make()
     for epoch in (1, 2, 3):
         opt2.epoch = epoch

@@ -21,13 +21,28 @@ def train(X, Y, **kwargs):
     return net, history
 
 
-def test_history_is_the_full_training_loss_after_each_epoch(data):
+def test_history_is_the_full_training_loss_after_each_epoch_on_request(data):
     X, Y = data
     losses = []
-    _, history = train(X, Y, callback=lambda epoch, net: losses.append(net.loss(X, Y)))
-    assert isinstance(history, bplit.History) and len(history) == 4
+    _, history = train(X, Y, callback=lambda epoch, net: losses.append(net.loss(X, Y)), train_loss="full")
+    assert isinstance(history, bplit.History) and len(history) == 4 and history.train_loss == "full"
     assert history.loss == list(history) == losses
-    assert history.val_loss == [] and history.val_accuracy == []
+    assert history.val_loss == [] and history.val_accuracy == [] and history.epoch == [1, 2, 3, 4]
+
+
+def test_history_is_by_default_the_mean_of_the_batch_costs_the_steps_computed(data):
+    X, Y = data  # 23 samples in batches of 5: four of 5 and one of 3, weighted by size
+    _, history = train(X, Y)
+    net = bplit.Network([4, 5, 3], output="softmax", loss="cross_entropy", seed=0)
+    rng = np.random.default_rng(1)
+    for epoch_loss in history:
+        order = rng.permutation(23)
+        costs = [
+            (net.step(X[order[s : s + 5]], Y[order[s : s + 5]], 0.3), len(order[s : s + 5]))
+            for s in range(0, 23, 5)
+        ]
+        assert epoch_loss == pytest.approx(sum(c * m for c, m in costs) / 23, rel=1e-14)
+    assert history.train_loss == "batches" and history[0] != net.loss(X, Y)
 
 
 def test_callback_sees_epochs_from_one_and_the_network_being_trained(data):
