@@ -92,13 +92,43 @@ def safe_to_add(params: list[Array], changes: list[Array]) -> bool:
     return True
 
 
+def _as_array(name: str, value: object, what: str) -> Array:
+    """``value`` (an array, a list, a pandas Series or DataFrame, ...) as a NumPy array."""
+    if isinstance(value, np.ndarray):
+        return value
+    try:
+        return np.asarray(value)
+    except (ValueError, TypeError) as err:
+        raise ValueError(f"{name} must be {what}; could not read it as an array: {err}") from None
+
+
+def _holds_text(arr: Array) -> bool:
+    """Whether ``arr`` holds strings (a str/bytes array, or objects some of which are strings)."""
+    if arr.dtype.kind in "US":
+        return True
+    return arr.dtype.kind == "O" and any(isinstance(v, (str, bytes)) for v in arr.ravel())
+
+
+def _dtype_advice(name: str, arr: Array) -> str:
+    """What to do with an array whose dtype is not a real floating-point one (advice that works)."""
+    kind = arr.dtype.kind
+    if kind in "biuO" and not _holds_text(arr):
+        return f"convert it with np.asarray({name}, dtype=float)"
+    if kind == "c":
+        return (
+            f"bplit computes with real numbers: pass np.real({name}), or real and imaginary parts as columns"
+        )
+    return "it holds text: encode it as numbers first (e.g. one column per category, 0/1)"
+
+
 def as_batch(name: str, value: object, width: int, dtype: np.dtype) -> Array:
     """Return ``value`` as a C-contiguous ``(m, width)`` array of ``dtype``.
 
-    Accepts real floating-point arrays (float16/32/64, or nested lists of floats);
-    they are converted to ``dtype``.  Rejects other dtypes (integer, boolean, complex,
-    object, strings: :class:`DtypeError`, a ``TypeError``), other shapes, ragged lists, empty batches and
-    non-finite entries (``ValueError``), each with a message naming the expected form.
+    Accepts real floating-point array-likes (NumPy arrays of float16/32/64, nested
+    lists of floats, pandas DataFrames of floats); they are converted to ``dtype``.
+    Rejects other dtypes (integer, boolean, complex, object, strings: :class:`DtypeError`, a ``TypeError``),
+    other shapes, ragged lists, empty batches and non-finite entries (``ValueError``),
+    each with a message naming the expected form and, for a dtype, how to convert it.
     """
     if (
         type(value) is np.ndarray
@@ -111,16 +141,11 @@ def as_batch(name: str, value: object, width: int, dtype: np.dtype) -> Array:
         if not all_finite(value):
             raise ValueError(f"{name} contains NaN or infinite values")
         return value
-    try:
-        arr = np.asarray(value)
-    except (ValueError, TypeError) as err:
-        raise ValueError(
-            f"{name} must be a 2-D array of shape (m, {width}); could not read it: {err}"
-        ) from None
+    arr = _as_array(name, value, f"a 2-D array of shape (m, {width})")
     if arr.dtype.kind != "f":
         raise DtypeError(
             f"{name} must be a real floating-point array of shape (m, {width}), got dtype {arr.dtype}; "
-            f"convert it with {name}.astype(float)"
+            + _dtype_advice(name, arr)
         )
     if arr.ndim != 2 or arr.shape[1] != width:
         raise ValueError(f"{name} must have shape (m, {width}), got shape {arr.shape}")
@@ -135,26 +160,41 @@ def as_batch(name: str, value: object, width: int, dtype: np.dtype) -> Array:
     return out
 
 
+def _text_targets_advice(name: str, arr: Array, width: int, loss: Any) -> str:
+    """What to do with targets that are strings (class names): advice that works when followed."""
+    flat = name if arr.ndim == 1 else f"np.ravel({name})"
+    relabel = f"labels = np.unique({flat}, return_inverse=True)[1] gives integer labels (0, 1, ...)"
+    if loss.from_labels is not None:
+        return (
+            f"{name} holds strings (class names); the network takes integer class labels: {relabel}, "
+            "in the order of np.unique's first result; or use bplit.sklearn.NetworkClassifier, which "
+            "takes any labels and gives them back"
+        )
+    return (
+        f"{name} holds strings (class names), which loss {loss.name!r} cannot take: a classifier has one "
+        f"output per class, output='softmax', loss='cross_entropy', and takes integer labels ({relabel}); "
+        "or use bplit.sklearn.NetworkClassifier, which takes any labels and gives them back"
+    )
+
+
 def as_targets(name: str, value: object, width: int, dtype: np.dtype, loss: Any) -> Array:
     """Targets ``Y`` for ``loss`` as a C-contiguous ``(m, width)`` array of ``dtype``.
 
-    Real floating-point rows as :func:`as_batch`. A 1-D array is taken as class labels
-    when the loss can take them (``loss.from_labels``: integer labels for
-    ``cross_entropy``, 0/1 for ``binary_cross_entropy`` with one output); a 2-D integer
-    or boolean array as exact one-hot rows for such a loss. Otherwise an integer array
-    gets a :class:`DtypeError` (a ``TypeError``) that says what to pass instead.
+    Any array-like (NumPy arrays, lists, pandas Series and DataFrames) is read as a NumPy
+    array and follows the same rules. Real floating-point rows as :func:`as_batch`. A
+    1-D array is taken as class labels when the loss can take them (``loss.from_labels``:
+    integer labels for ``cross_entropy``, 0/1 for ``binary_cross_entropy`` with one
+    output); a 2-D integer or boolean array as exact one-hot rows for such a loss.
+    Otherwise integers, and strings (class names), get a :class:`DtypeError` (a
+    ``TypeError``) that says what to pass instead.
     """
     if type(value) is np.ndarray and value.dtype == dtype and value.ndim == 2:
         return as_batch(name, value, width, dtype)  # the common case first
-    arr = (
-        value
-        if isinstance(value, np.ndarray)
-        else np.asarray(value)
-        if isinstance(value, (list, tuple))
-        else None
-    )
-    if arr is None or arr.dtype.kind not in "biuf" or (arr.ndim == 2 and arr.dtype.kind == "f"):
-        return as_batch(name, value, width, dtype)
+    arr = _as_array(name, value, f"an array of shape (m, {width}) or (m,)")
+    if _holds_text(arr):
+        raise DtypeError(_text_targets_advice(name, arr, width, loss))
+    if arr.dtype.kind not in "biuf" or arr.ndim not in (1, 2) or (arr.ndim == 2 and arr.dtype.kind == "f"):
+        return as_batch(name, arr, width, dtype)
     if loss.from_labels is not None:
         if arr.ndim == 1:
             if arr.shape[0] == 0:
@@ -162,14 +202,23 @@ def as_targets(name: str, value: object, width: int, dtype: np.dtype, loss: Any)
             return loss.from_labels(name, arr, width, dtype)
         if arr.ndim == 2 and arr.dtype.kind in "biu":
             return as_batch(name, arr.astype(dtype), width, dtype)
-    if arr.dtype.kind in "biu" or arr.ndim == 1:
-        raise DtypeError(
-            f"{name} must be a real floating-point array of shape (m, {width}) for loss {loss.name!r}, got a "
-            f"{arr.ndim}-D {arr.dtype} array of shape {arr.shape}: for regression pass "
-            f"{name}.astype(float).reshape(-1, {width}); class labels go with loss='cross_entropy' "
-            "(softmax output; integer labels or one-hot rows) or 'binary_cross_entropy' (one sigmoid output; 0/1)"
+    if arr.ndim == 1 and width == 1:
+        advice = f"for regression pass np.asarray({name}, dtype=float).reshape(-1, 1)"
+    elif arr.ndim == 1 and arr.dtype.kind in "biu":
+        advice = (
+            f"integer class labels as one-hot rows are np.eye({width})[{name}]; or build the network with "
+            "output='softmax', loss='cross_entropy', which takes the labels as they are"
         )
-    return as_batch(name, value, width, dtype)
+    elif arr.ndim == 1:
+        advice = f"one row of {width} values per sample"
+    else:
+        advice = f"for regression pass np.asarray({name}, dtype=float)"
+    raise DtypeError(
+        f"{name} must be a real floating-point array of shape (m, {width}) for loss {loss.name!r}, got a "
+        f"{arr.ndim}-D {arr.dtype} array of shape {arr.shape}: {advice}. Class labels go with "
+        "loss='cross_entropy' (softmax output; integer labels or one-hot rows) or 'binary_cross_entropy' "
+        "(one sigmoid output; 0/1)"
+    )
 
 
 def positive_int(name: str, value: object) -> int:
