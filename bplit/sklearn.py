@@ -10,7 +10,7 @@ adds bplit's names to scikit-learn's ``"squared_error"``). Both pass scikit-lear
 not import it.
 
 What equals scikit-learn's, to rounding, from equal starting weights and unshuffled batches
------------------------------------------------------------------------------------------
+-------------------------------------------------------------------------------------------
 * The updates: ``solver="sgd"`` is :class:`bplit.optim.SGD` (``momentum``,
   ``nesterovs_momentum``; ``learning_rate`` ``"constant"``, ``"invscaling"`` with
   ``power_t``, ``"adaptive"``), ``solver="adam"`` is :class:`bplit.optim.Adam`
