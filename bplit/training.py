@@ -70,6 +70,7 @@ class History(list):
         return {k: list(v) if len(v) == n else [math.nan] * n for k, v in zip(names, columns)}
 
     def record(self, epoch: int, loss: float, val: tuple[float, float | None] | None) -> None:
+        """Add an epoch: its number, loss and ``(val_loss, val_accuracy or None)`` or ``None`` (``fit`` calls it)."""
         self.append(loss)
         self.epoch.append(epoch)
         if val is not None:
@@ -187,9 +188,7 @@ def _progress_bar(first: int, last: int, progress: bool) -> Any:
     try:
         from tqdm.auto import tqdm
     except ImportError:
-        raise ImportError(
-            "progress=True needs tqdm: pip install 'bplit[progress]' (or pip install tqdm)"
-        ) from None
+        raise ImportError("progress=True needs tqdm: pip install 'bplit[progress]' (or tqdm)") from None
     return tqdm(epochs, desc="epochs", initial=first - 1, total=last)
 
 
