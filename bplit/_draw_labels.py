@@ -5,14 +5,19 @@ Kept apart so that :mod:`bplit.draw` stays short; import from :mod:`bplit.draw`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, replace
+from numbers import Real
 from typing import Any
 
 from . import GraphNetwork, Network  # the public names (bplit.graph may be split)
 
 MAX_UNITS = 8
 """At most this many units of one layer are drawn; the rest are a vertical ellipsis."""
+
+GRAPH_FORWARD = r"forward: $x_i = {\sum}_{j \in \mathbb{S}_i} w_{ij}\,y_j + b_i$,  $y_i = f_i(x_i)$"
+GRAPH_BACKWARD = r"backward: $p_i = ({\sum}_{k \in \mathbb{D}_i} p_k\,w_{ki})\,f_i\,'(x_i)$"
 
 
 def _ix(*idx: int) -> str:
@@ -132,7 +137,89 @@ NOTATIONS: dict[str, Notation] = {
 _LABEL_KEYS = ("unit", "layer", "params", "weight", "forward", "backward")
 
 
+# ---------------------------------------------------------------------- layout
+def slots(n: int, max_units: int, keep: Sequence[int] = ()) -> list[int | None]:
+    """Unit indices to draw, top to bottom, with ``None`` where an ellipsis stands."""
+    if n <= max_units:
+        return list(range(n))
+    tail = (max_units - 1) // 2
+    shown = set(range(max_units - 1 - tail)) | set(range(n - tail, n))
+    for i in keep:
+        if i not in shown:  # swap the last unit of the head for the one that must show
+            shown.discard(max(s for s in shown if s < n - tail))
+            shown.add(i)
+    out: list[int | None] = []
+    for i in sorted(shown):
+        if out and out[-1] is not None and i > out[-1] + 1:
+            out.append(None)
+        out.append(i)
+    return out
+
+
+def two_lines(text: str) -> str:
+    """``"layer 2 (output)"`` as ``"layer 2\\n(output)"``: a final plain-text ``( ... )``
+    goes on a line of its own, so that a heading is no wider than its column."""
+    head, sep, tail = text.rpartition(" (")
+    if not sep or not head or "\n" in text or "$" in tail or not tail.endswith(")"):
+        return text
+    return f"{head}\n({tail}"
+
+
+def label_spot(
+    w: float, h: float, a: tuple[float, float], b: tuple[float, float], units: list, r: float
+) -> tuple[float, float, str, float]:
+    """Centre ``(x, y)``, vertical alignment and rotation (degrees) of a ``w`` by ``h`` label
+    naming the line a-b: above its middle; when the line is too steep for that, on the line
+    where the label covers the least of the units (circles of radius ``r`` at ``units``);
+    and if it covers some wherever it goes, along the line at its middle."""
+    (xa, ya), (xb, yb) = a, b
+    if abs((yb - ya) / (xb - xa)) * w / 2 < 0.25:
+        return (xa + xb) / 2, (ya + yb) / 2 + 0.32, "bottom", 0.0
+
+    def covered(t: float) -> float:
+        x, y = xa + t * (xb - xa), ya + t * (yb - ya)
+        return sum(
+            max(0.0, min(x + w / 2, ux + r) - max(x - w / 2, ux - r))
+            * max(0.0, min(y + h / 2, uy + r) - max(y - h / 2, uy - r))
+            for ux, uy in units
+        )
+
+    ts = [0.5 + d * s / 20 for d in range(7) for s in (1, -1)]  # 0.2 .. 0.8, the middle first
+    t = min(ts, key=lambda t: (round(covered(t), 4), abs(t - 0.5)))
+    if covered(t) > 0.01:
+        return (xa + xb) / 2, (ya + yb) / 2, "center", math.degrees(math.atan((yb - ya) / (xb - xa)))
+    return xa + t * (xb - xa), ya + t * (yb - ya), "center", 0.0
+
+
+def unit_set(units: Sequence[Hashable]) -> str:
+    """Mathtext of a set of unit ids, ``\\{1, 2\\}``."""
+    return "\\{" + ", ".join(str(u) for u in units) + "\\}"
+
+
 # ---------------------------------------------------------------------- checks
+def check_spacing(spacing: object, least: float) -> float:
+    if isinstance(spacing, bool) or not isinstance(spacing, Real) or not spacing > least:
+        raise ValueError(
+            f"spacing must be a number > {least:g} (the distance between columns, in unit heights, "
+            f"more than a unit's diameter), got {spacing!r}"
+        )
+    return float(spacing)
+
+
+def check_drawings(drawings: object, ncols: object) -> tuple[list, int]:
+    items = list(drawings) if isinstance(drawings, Sequence) and not isinstance(drawings, str) else None
+    if not items:
+        raise ValueError(f"panels() needs a non-empty sequence of (title, draw) pairs, got {drawings!r}")
+    for item in items:
+        if not (
+            isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str) and callable(item[1])
+        ):
+            raise TypeError(f"each drawing must be a (title, callable(ax)) pair, got {item!r}")
+    if isinstance(ncols, bool) or not isinstance(ncols, int) or ncols < 1:
+        raise ValueError(f"ncols must be a positive int, got {ncols!r}")
+    return items, ncols
+
+
 def make_notation(notation: object, labels: dict[str, Any], sizes: Sequence[int]) -> Notation:
     if not isinstance(notation, str):
         raise TypeError(f"notation must be a str, one of {sorted(NOTATIONS)}, got {type(notation).__name__}")

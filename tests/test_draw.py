@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 import subprocess
 import sys
 
@@ -36,11 +37,11 @@ def png(fig) -> bytes:
 # One expected label of each kind per notation, for a 3-4-2 network, highlighting
 # weights[1][1, 2] (unit 2 of layer 1 -> unit 1 of layer 2, 0-based).
 EXPECTED = {
-    "outin": ["$out_{1}$", "$out_{9}$", "layer 0 (input)", "$w_{jk}$", "$w_{69}$", r"\delta_k"],
+    "outin": ["$out_{1}$", "$out_{9}$", "layer 0\n(input)", "$w_{jk}$", "$w_{69}$", r"\delta_k"],
     "column": [
         "$a^{0}_{1}$",
         "$a^{2}_{2}$",
-        "$a^{0}$ (input)",
+        "$a^{0}$\n(input)",
         "$W^{2},\\ b^{2}$",
         "$W^{2}_{23}$",
         r"\delta^l",
@@ -48,7 +49,7 @@ EXPECTED = {
     "nielsen": [
         "$a^{1}_{1}$",
         "$a^{3}_{2}$",
-        "layer 1 (input)",
+        "layer 1\n(input)",
         "$w^{3},\\ b^{3}$",
         "$w^{3}_{23}$",
         r"\delta^l",
@@ -56,7 +57,7 @@ EXPECTED = {
     "rowmajor": [
         "$a^{0}_{1}$",
         "$a^{2}_{2}$",
-        "layer 2 (output)",
+        "layer 2\n(output)",
         "$w^{1},\\ b^{1}$",
         "$w^{1}_{32}$",
         r"\Delta^l",
@@ -64,7 +65,7 @@ EXPECTED = {
     "bplit": [
         "$a^{(0)}_{0}$",
         "$a^{(2)}_{1}$",
-        "layer 0 (input)",
+        "layer 0\n(input)",
         "weights[1]\nbiases[1]",
         "weights[1][1, 2]",
         "deltas[l]",
@@ -158,7 +159,9 @@ def test_graph_units_edges_and_unit_sets():
     assert r"$\mathbb{S}_{5} = \{3, 4, 1\}$ (upstream)" in found
     assert r"$\mathbb{D}_{5} = \{6, 7\}$ (downstream)" in found
     assert (
-        "$y_{7}$" in found and r"$\mathbb{U}_{1}$ (input)" in found and r"$\mathbb{U}_{4}$ (output)" in found
+        "$y_{7}$" in found
+        and "$\\mathbb{U}_{1}$\n(input)" in found
+        and "$\\mathbb{U}_{4}$\n(output)" in found
     )
     assert any(t.startswith("forward: ") and "x_i" in t for t in found)
     assert any(t.startswith("backward: ") and r"\mathbb{D}_i" in t for t in found)
@@ -227,6 +230,16 @@ def test_describe_graph():
             "unit 9 is not a unit",
         ),
         (lambda: draw.describe(bplit.GraphNetwork([[1], [2]], {2: [1]}), unit=9), ValueError, "unit 9"),
+        (
+            lambda: draw.network(bplit.Network([2, 2]), spacing=0.6),
+            ValueError,
+            "spacing must be a number > 0.68",
+        ),
+        (lambda: draw.network(bplit.Network([2, 2]), spacing=True), ValueError, "spacing must be a number"),
+        (lambda: draw.graph(bplit.GraphNetwork([[1], [2]], {2: [1]}), spacing="1"), ValueError, "> 0.76"),
+        (lambda: draw.panels([]), ValueError, "non-empty sequence of \\(title, draw\\) pairs"),
+        (lambda: draw.panels([("a", 3)]), TypeError, r"\(title, callable\(ax\)\) pair, got \('a', 3\)"),
+        (lambda: draw.panels([("a", print)], ncols=0), ValueError, "ncols must be a positive int, got 0"),
     ],
 )
 def test_bad_input_is_named(call, error, match):
@@ -251,3 +264,142 @@ def test_module_example_runs():
 
     result = doctest.testmod(draw)
     assert result.attempted >= 5 and result.failed == 0
+
+
+# ---------------------------------------------------------------- sizes on a page
+# The text column of the book at a 390 px (phone) window is 342 CSS px wide (measured by
+# tests/browser/test_figure_labels.py, which checks the built book itself).
+PHONE_COLUMN_PX = 342
+
+
+def png_meta(fig, **kwargs):
+    from PIL import Image
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", **kwargs)
+    buf.seek(0)
+    with Image.open(buf) as image:
+        return image.size, dict(image.text)
+
+
+def chapter_figures():
+    """The book's network figures, drawn as the chapters draw them."""
+    graph = bplit.GraphNetwork(SKIP_LAYERS, SKIP_UPSTREAM, seed=0)
+    net = bplit.Network([3, 4, 5], seed=11)
+    narrow = {"forward": "forward", "backward": "backward", "spacing": 1.25}
+    return {
+        "000": draw.network(bplit.Network([2, 3, 2], seed=1), "outin", highlight=(0, 2, 1)),
+        "001": draw.network(bplit.Network([3, 4, 2], seed=0), "column"),
+        "002": draw.graph(graph, unit=3, label=lambda i: f"$x_{i}$\n$y_{i}$"),
+        "004": draw.network(bplit.Network([2, 2, 3], seed=0), "rowmajor", highlight=(1, 1, 0)),
+        "map": draw.panels(
+            [
+                ("000", lambda ax: draw.network(net, "outin", ax=ax, highlight=(1, 0, 3), **narrow)),
+                ("002", lambda ax: draw.graph(bplit.GraphNetwork.from_network(net), unit=7, ax=ax, **narrow)),
+            ]
+        ),
+    }
+
+
+@pytest.mark.parametrize("dpi", [100, 160])
+def test_every_label_is_fontsize_and_the_png_records_it(dpi):
+    for name, fig in chapter_figures().items():
+        labels = [t for ax in fig.axes for t in ax.texts if t.get_gid() != "ellipsis"]
+        assert {t.get_fontsize() for t in labels} == {draw.FONTSIZE}, name
+        (width, _), meta = png_meta(fig, dpi=dpi, bbox_inches="tight")
+        px = draw.FONTSIZE * dpi / 72
+        assert meta[draw.LABEL_PX_KEY] == f"{px:.2f} {px:.2f}", name
+        assert width < fig.get_size_inches()[0] * dpi + 0.1 * dpi  # padded by less than the default
+    big = draw.network(bplit.Network([784, 30, 10], seed=0), "nielsen", highlight=(0, 5, 400))
+    assert {t.get_fontsize() for t in big.axes[0].texts} == {draw.FONTSIZE, 14}  # 14: the ellipsis glyph
+    assert png_meta(big, dpi=dpi)[1][draw.LABEL_PX_KEY].split() == [f"{draw.FONTSIZE * dpi / 72:.2f}"] * 2
+    own = matplotlib.figure.Figure()
+    draw.network(bplit.Network([2, 2], seed=0), ax=own.add_subplot())
+    assert draw.LABEL_PX_KEY not in png_meta(own, dpi=dpi)[1]  # a figure of the caller's: nothing claimed
+
+
+def test_jupyter_inline_display_keeps_the_record():
+    pylabtools = pytest.importorskip("IPython.core.pylabtools")
+    fig = chapter_figures()["001"]
+    from PIL import Image
+
+    data = pylabtools.print_figure(fig, "png")  # what the book's chapters store (bbox_inches="tight")
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.text[draw.LABEL_PX_KEY].split() == [f"{draw.FONTSIZE * fig.dpi / 72:.2f}"] * 2
+
+
+def test_the_chapter_figures_keep_their_labels_legible_in_a_phone_column():
+    for name, fig in chapter_figures().items():
+        (width, _), _ = png_meta(fig, dpi=160, bbox_inches="tight")
+        shown = draw.FONTSIZE * 160 / 72 * PHONE_COLUMN_PX / width
+        assert shown >= (10.5 if name == "map" else 13), (name, width, shown)
+
+
+def test_headings_put_a_plain_parenthesis_on_a_second_line():
+    net = bplit.Network([2, 3, 2], seed=0)
+    heads = [t.get_text() for t in artists(draw.network(net, "nielsen"), "layer")]
+    assert heads == ["layer 1\n(input)", "layer 2", "layer 3\n(output)"]
+    mine = draw.network(net, layer=lambda l, L: f"L{l} (x)" if l else "$f(a) (b)$")
+    assert [t.get_text() for t in artists(mine, "layer")] == ["$f(a) (b)$", "L1\n(x)", "L2\n(x)"]
+
+
+def _unit_circles(fig, renderer):
+    return [(c.get_window_extent(renderer), c) for c in artists(fig, "unit")]
+
+
+def test_a_steep_highlighted_weight_is_named_on_its_line_clear_of_the_units():
+    net = bplit.Network([3, 4, 5], seed=0)
+    fig = draw.network(net, "nielsen", highlight=(1, 0, 3), spacing=1.25)
+    renderer = fig.canvas.get_renderer()
+    (label,) = artists(fig, "highlight-label")
+    (line,) = artists(fig, "highlight")
+    box = label.get_bbox_patch().get_window_extent(renderer)
+    assert label.get_rotation() == 0 and label.get_va() == "center"
+    for extent, _ in _unit_circles(fig, renderer):
+        cx, cy, radius = extent.x0 + extent.width / 2, extent.y0 + extent.height / 2, extent.width / 2
+        dx, dy = max(box.x0 - cx, 0, cx - box.x1), max(box.y0 - cy, 0, cy - box.y1)
+        assert dx**2 + dy**2 >= radius**2, "the label covers a unit"
+    (x0, x1), (y0, y1) = line.get_xdata(), line.get_ydata()
+    t = (label.get_position()[0] - x0) / (x1 - x0)
+    assert label.get_position()[1] == pytest.approx(y0 + t * (y1 - y0))  # centred on the line
+    # a name too wide for the gap between two columns runs along the line, at its middle
+    wide = draw.network(net, highlight=(1, 0, 3), spacing=1.25, weight=lambda l, j, k: "weights[1]\n[0, 3]")
+    (label,) = artists(wide, "highlight-label")
+    assert label.get_rotation() == pytest.approx(math.degrees(math.atan2(y1 - y0, x1 - x0)) % 360)
+    assert label.get_position() == pytest.approx(((x0 + x1) / 2, (y0 + y1) / 2))
+    # a shallow line keeps its name above its middle
+    (label,) = artists(
+        draw.network(bplit.Network([2, 3, 2], seed=1), "outin", highlight=(0, 2, 1)), "highlight-label"
+    )
+    assert label.get_rotation() == 0 and label.get_va() == "bottom"
+
+
+def test_parameter_labels_step_down_only_when_they_would_touch():
+    net = bplit.Network([3, 4, 5], seed=0)
+    for spacing, apart in ((1.25, True), (2.0, False)):
+        fig = draw.network(net, "bplit", spacing=spacing)
+        renderer = fig.canvas.get_renderer()
+        first, second = (t.get_window_extent(renderer) for t in artists(fig, "params"))
+        assert not first.overlaps(second)
+        assert bool(second.y1 < first.y1) is apart
+
+
+def test_panels_keep_each_drawing_at_the_scale_of_its_own_figure():
+    net = bplit.Network([2, 3, 2], seed=0)
+    graph = bplit.GraphNetwork(SKIP_LAYERS, SKIP_UPSTREAM, seed=0)
+    alone = [draw.network(net, "nielsen"), draw.graph(graph)]
+    fig = draw.panels(
+        [("N", lambda ax: draw.network(net, "nielsen", ax=ax)), ("G", lambda ax: draw.graph(graph, ax=ax))]
+    )
+    assert len(fig.axes) == 2 and [t.get_text() for t in artists(fig, "title")] == ["N", "G"]
+    radii = [
+        c.get_window_extent(f.canvas.get_renderer()).width
+        for f in [*alone, fig]
+        for c in artists(f, "unit")[:1]
+    ]
+    panel_radii = [c.get_window_extent(fig.canvas.get_renderer()).width for c in artists(fig, "unit")]
+    assert radii[0] == pytest.approx(panel_radii[0]) and radii[1] == pytest.approx(panel_radii[-1])
+    widths = [f.get_size_inches()[0] for f in alone]
+    assert fig.get_size_inches()[0] == pytest.approx(sum(widths) + 0.1, abs=0.3)
+    tall = draw.panels([("N", lambda ax: draw.network(net, ax=ax))] * 3, ncols=1)
+    assert tall.get_size_inches()[1] > 2.5 * alone[0].get_size_inches()[1]
