@@ -129,7 +129,7 @@ def _labels_one_hot(name: str, labels: Array, width: int, dtype: np.dtype) -> Ar
     if labels.dtype.kind not in "iu":
         raise DtypeError(
             f"{name}: 1-D targets for cross_entropy are class labels and must be integers, got dtype "
-            f"{labels.dtype}; pass labels.astype(int), or one-hot/probability rows of shape (m, {width})"
+            f"{labels.dtype}; pass np.asarray({name}).astype(int) (whole numbers), or one-hot/probability rows of shape (m, {width})"
         )
     return one_hot(labels, width, dtype, name)
 
