@@ -244,7 +244,8 @@ class NetworkCore:
         z: list[Array] = []
         a: list[Array] = [X]
         for w, b, f in zip(self.weights, self.biases, self.activations()):
-            z.append((w @ a[-1].T).T + b)  # a W^T + b, as (W a^T)^T: the faster order for BLAS
+            z.append((w @ a[-1].T).T)  # a W^T, computed as (W a^T)^T: the faster order for BLAS
+            z[-1] += b
             a.append(f.apply(z[-1]))
         return Trace(z, a)
 
@@ -322,22 +323,27 @@ class NetworkCore:
         return self._cost(self._forward(X), Y)
 
     # ------------------------------------------------------------------ backward
-    def backprop(self, trace: Trace, Y: Array, scale: float = 1.0) -> Gradients:
+    def backprop(
+        self, trace: Trace, Y: Array, scale: float = 1.0, out: tuple[list, list] | None = None
+    ) -> Gradients:
         r"""BP1-BP4 from a forward pass's ``trace``: the gradients of ``scale`` times the batch cost.
 
         ``Y`` as :meth:`check_xy` returns it. ``scale=1`` gives :math:`\partial C/\partial W`
         and :math:`\partial C/\partial b` (:meth:`gradients`); the equations are linear in the
-        cost, so :meth:`step` passes :math:`-\eta` and gets the update itself.
+        cost, so :meth:`step` passes :math:`-\eta` and gets the update itself. ``out``, a pair of
+        lists of arrays shaped like ``(weights, biases)``, receives the results (the step reuses
+        them: allocating megabytes afresh every step costs more than the step's arithmetic).
         """
         z, a, w, f = trace.z, trace.a, self.weights, self.hidden_activation
         L = self.n_layers
-        nabla_w, nabla_b, deltas = [None] * L, [None] * L, [None] * L
+        nabla_w, nabla_b = out if out is not None else ([None] * L, [None] * L)
+        deltas = [None] * L
         omega = scale * reduction_factor(self.reduction, Y.shape[0])
         delta = omega * self.loss_fn.output_delta(z[-1], a[-1], Y, self.output_activation)  # BP1
         for l in range(L - 1, -1, -1):
             deltas[l] = delta
-            nabla_b[l] = delta.sum(axis=0)  # BP3
-            nabla_w[l] = delta.T @ a[l]  # BP4
+            nabla_b[l] = np.sum(delta, axis=0, out=nabla_b[l])  # BP3
+            nabla_w[l] = np.matmul(delta.T, a[l], out=nabla_w[l])  # BP4
             if l > 0:
                 delta = (delta @ w[l]) * f.derivative_given(z[l - 1], a[l])  # BP2
         return Gradients(nabla_w, nabla_b, deltas)
@@ -393,7 +399,7 @@ class NetworkCore:
         """
         trace = self._forward(X)
         cost = self._cost(trace, Y)
-        change = self.backprop(trace, Y, scale=-eta)  # -eta dC/dW and -eta dC/db
+        change = self.backprop(trace, Y, scale=-eta, out=self._change_buffers())  # -eta dC/dW, -eta dC/db
         params = self.weights + self.biases
         changes = change.weights + change.biases
         if not V.safe_to_add(params, changes):
@@ -420,6 +426,22 @@ class NetworkCore:
             self.check_params()  # a non-finite parameter is named, not reported as an overflow
             raise
 
+    def _change_buffers(self) -> tuple[list[Array], list[Array]]:
+        """Arrays shaped like the parameters that :meth:`descend` reuses for every step's change."""
+        buffers = self.__dict__.get("_buffers")
+        if buffers is None or any(
+            b.shape != w.shape or b.dtype != w.dtype for b, w in zip(buffers[0], self.weights)
+        ):
+            buffers = self.__dict__["_buffers"] = (
+                [np.empty_like(w) for w in self.weights],
+                [np.empty_like(b) for b in self.biases],
+            )
+        return buffers
+
+    def __getstate__(self) -> dict:
+        """For pickle and copies: everything but the step's reusable arrays."""
+        return {k: v for k, v in self.__dict__.items() if k != "_buffers"}
+
     # ------------------------------------------------------------------ utilities
     def copy(self) -> NetworkCore:
         """A deep copy (parameters copied)."""
@@ -428,7 +450,7 @@ class NetworkCore:
     def astype(self, dtype: type | np.dtype) -> NetworkCore:
         """A copy of this network whose parameters and computations use ``dtype``."""
         new = type(self).__new__(type(self))
-        new.__dict__.update(self.__dict__)
+        new.__dict__.update(self.__getstate__())  # the step's reusable arrays are not shared
         new.dtype = V.network_dtype(dtype)
         new.weights = [w.astype(new.dtype, copy=True) for w in self.weights]
         new.biases = [b.astype(new.dtype, copy=True) for b in self.biases]
