@@ -119,9 +119,12 @@ class Activation:
             return (activation_from_name, (self.name,))
         return (Activation, tuple(getattr(self, f) for f in self.__dataclass_fields__))
 
-    def apply(self, z: Array) -> Array:
-        """:math:`f(z)` of a float array, for the core's forward pass (no input checks, a new array)."""
-        return self.value(z) if self.value_into is None else self.value_into(z, np.empty_like(z))
+    def apply(self, z: Array, out: Array | None = None) -> Array:
+        """:math:`f(z)` of a float array, for the core's forward pass (no input checks): into
+        ``out`` when given and the activation has an in-place form, else a new array."""
+        if self.value_into is None:
+            return self.value(z)
+        return self.value_into(z, np.empty_like(z) if out is None else out)
 
     def forward_into(self, z: Array, out: Array) -> Array:
         """:math:`f(z)` written into ``out`` when an in-place form exists (else a new array)."""
