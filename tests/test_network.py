@@ -404,7 +404,11 @@ def test_bp1_to_bp4_are_one_line_each_in_the_path_gradients_and_step_share():
         lines = [ln for ln in source.splitlines() if ln.rstrip().endswith(f"# {eq}")]
         assert len(lines) == 1, (eq, lines)
     # no scratch-buffer branches: arrays for the results are passed in (out=None: NumPy allocates)
-    assert not re.search(r"\bws\b", source) and "if out is None" not in source and source.count("is not None") == 1
+    assert (
+        not re.search(r"\bws\b", source)
+        and "if out is None" not in source
+        and source.count("is not None") == 1
+    )
     calls = {
         name: "self.backprop(" in inspect.getsource(getattr(NetworkCore, name))
         for name in ("gradients", "descend", "cost_and_gradients", "backward")
