@@ -27,8 +27,9 @@ and, in a 1280 px and a 390 px (phone) window:
 * where the page has a table of contents, it is shown (1280 px) or its button opens it
   (390 px).
 
-A screenshot of each page (the full page at 1280 px, the first screen at 390 px) is saved
-under ``$BPLIT_SCREENSHOT_DIR``. Run after ``make book``: ``python -m pytest tests/browser -q``;
+When ``$BPLIT_SCREENSHOT_DIR`` is set, a screenshot of each page (the full page at 1280 px,
+the first screen at 390 px) is saved there (it costs about a minute, so ``make test`` takes
+none). Run after ``make book``: ``python -m pytest tests/browser -q``;
 ``BPLIT_HTML_DIR`` points the test at another build (e.g. ``make preview``'s).
 """
 
@@ -58,7 +59,9 @@ def _dir_from_env(name: str, default: Path) -> Path:
 
 
 HTML_DIR = _dir_from_env("BPLIT_HTML_DIR", ROOT / "_build" / "html")
-SCREENSHOT_DIR = _dir_from_env("BPLIT_SCREENSHOT_DIR", ROOT / "_build" / "screenshots")
+SCREENSHOT_DIR = (
+    Path(os.environ["BPLIT_SCREENSHOT_DIR"]).resolve() if os.environ.get("BPLIT_SCREENSHOT_DIR") else None
+)
 # The book the HTML was built from: <book>/_build/html, else this repository.
 _TOC_BESIDE = HTML_DIR.parent.parent / "_toc.yml"
 TOC_FILE = _TOC_BESIDE if _TOC_BESIDE.is_file() else ROOT / "_toc.yml"
@@ -136,7 +139,9 @@ def html_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def screenshot_dir() -> Path:
+def screenshot_dir() -> Path | None:
+    if SCREENSHOT_DIR is None:
+        return None
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
     for stale in SCREENSHOT_DIR.rglob("*.png"):  # no screenshots of pages that are gone
         stale.unlink()
@@ -379,7 +384,7 @@ def _navigate(page, width: int, chapters: list[str]) -> dict:
     return nav
 
 
-def _open_page(browser, base_url: str, page_path: str, screenshot_dir: Path) -> Visit:
+def _open_page(browser, base_url: str, page_path: str, screenshot_dir: Path | None) -> Visit:
     visit = Visit(page=page_path, url=urljoin(base_url, page_path))
     chapters = [urljoin(base_url, p) for p in TOC_PAGES]
     context = browser.new_context(viewport=VIEWPORT, service_workers="block")
@@ -435,9 +440,10 @@ def _open_page(browser, base_url: str, page_path: str, screenshot_dir: Path) -> 
         visit.figures = page.evaluate(probes.FIGURES)
         visit.equation_links = page.evaluate(probes.EQUATION_LINKS)
         visit.text = page.evaluate(probes.ARTICLE_TEXT)
-        shot = screenshot_dir / (page_path.removesuffix(".html") + ".png")
-        shot.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(shot), full_page=True)
+        if screenshot_dir is not None:
+            shot = screenshot_dir / (page_path.removesuffix(".html") + ".png")
+            shot.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(shot), full_page=True)
         visit.nav[WIDE] = _navigate(page, WIDE, chapters)
         # The same page in a phone's window (the theme's layout follows the width; MathJax's
         # typeset formulas do not change).
@@ -448,9 +454,10 @@ def _open_page(browser, base_url: str, page_path: str, screenshot_dir: Path) -> 
         visit.scroll_widths[NARROW] = page.evaluate("document.documentElement.scrollWidth")
         visit.chains[NARROW] = page.evaluate(probes.CHAINS)
         visit.stacked_tables = page.evaluate(probes.STACKED_TABLES)
-        shot = screenshot_dir / f"{NARROW}px" / (page_path.removesuffix(".html") + ".png")
-        shot.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(shot))  # what a phone shows first (a full page takes long)
+        if screenshot_dir is not None:
+            shot = screenshot_dir / f"{NARROW}px" / (page_path.removesuffix(".html") + ".png")
+            shot.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(shot))  # what a phone shows first (a full page takes long)
         visit.recording = False  # the narrow menus are tested on a page reloaded without MathJax
         visit.nav[NARROW] = _navigate(page, NARROW, chapters)
     finally:
