@@ -73,17 +73,50 @@ def all_finite(arr: Array) -> bool:
     return math.isfinite(total) or bool(np.all(np.isfinite(flat)))
 
 
-def safe_to_add(params: list[Array], changes: list[Array]) -> bool:
+def norm(arr: Array) -> float:
+    """The Frobenius norm :math:`\\sqrt{\\sum x^2}` of ``arr`` in one BLAS pass; ``inf`` or ``nan``
+    when an entry is not finite or the sum of squares overflows."""
+    flat = arr.reshape(-1, order="A")  # a view for C- and Fortran-ordered arrays
+    return math.sqrt(np.vdot(flat, flat))  # vdot, unlike dot, never raises on overflow
+
+
+def change_bounds(deltas: list[Array], a_norms: list[float]) -> list[float]:
+    r"""Bounds of every entry of each layer's weight changes :math:`\delta_l^{\top}a_l`, then of
+    its bias changes :math:`\sum_s \delta_{l,s}` (the order of ``weights + biases``).
+
+    By Cauchy-Schwarz, :math:`|(\delta^{\top}a)_{jk}| \le \lVert\delta\rVert\,\lVert a\rVert` and
+    :math:`|\sum_s \delta_{sj}| \le \sqrt{m}\,\lVert\delta\rVert` (Frobenius norms, ``m`` rows):
+    norms of the small factors instead of a pass over each change. ``a_norms[l]`` is
+    :math:`\lVert a_l\rVert`; a non-finite norm gives a non-finite bound.
+    """
+    sizes = [norm(delta) for delta in deltas]
+    m = deltas[0].shape[0]
+    return [s * n for s, n in zip(sizes, a_norms)] + [s * math.sqrt(m) for s in sizes]
+
+
+@functools.cache
+def _root_max(dtype: np.dtype) -> float:
+    return math.sqrt(float(np.finfo(dtype).max))
+
+
+def safe_to_add(params: list[Array], changes: list[Array], bounds: list[float] | None = None) -> bool:
     """True when ``p += dp`` cannot overflow for every pair: each entry of both finite and
     below half the dtype's largest value.
 
     One BLAS pass per array: a finite sum of squares bounds every entry by the square root
     of the largest float, far below half of it. Only when a sum is not finite are the
     entries compared one by one (which tells huge-but-safe values from overflowing ones).
+    ``bounds[i]``, when given, bounds every entry of ``changes[i]`` from its factors (e.g.
+    :math:`|(\\delta^{\\top}a)_{jk}| \\le \\lVert\\delta\\rVert\\,\\lVert a\\rVert`, finite
+    factors make a finite product): a change whose bound is at most the square root of the
+    largest float needs no pass of its own (rounding can at most double such a bound).
     """
-    with np.errstate(over="ignore", invalid="ignore"):
-        totals = [np.vdot(arr, arr) for arr in (*params, *changes)]  # vdot: the flattened dot product
-    for arr, total in zip((*params, *changes), totals):
+    arrays = list(params)
+    for dp, bound in zip(changes, bounds if bounds is not None else [math.inf] * len(changes)):
+        if not bound <= _root_max(dp.dtype):  # also when the bound is nan
+            arrays.append(dp)
+    totals = [np.vdot(arr, arr) for arr in arrays]  # the flattened dot product; never raises
+    for arr, total in zip(arrays, totals):
         if not math.isfinite(total):
             flat = arr.reshape(-1, order="A")
             half = np.finfo(arr.dtype).max / 2
@@ -121,7 +154,7 @@ def _dtype_advice(name: str, arr: Array) -> str:
     return "it holds text: encode it as numbers first (e.g. one column per category, 0/1)"
 
 
-def as_batch(name: str, value: object, width: int, dtype: np.dtype) -> Array:
+def as_batch(name: str, value: object, width: int, dtype: np.dtype, finite: bool = True) -> Array:
     """Return ``value`` as a C-contiguous ``(m, width)`` array of ``dtype``.
 
     Accepts real floating-point array-likes (NumPy arrays of float16/32/64, nested
@@ -129,6 +162,8 @@ def as_batch(name: str, value: object, width: int, dtype: np.dtype) -> Array:
     Rejects other dtypes (integer, boolean, complex, object, strings: :class:`DtypeError`, a ``TypeError``),
     other shapes, ragged lists, empty batches and non-finite entries (``ValueError``),
     each with a message naming the expected form and, for a dtype, how to convert it.
+    With ``finite=False`` a NumPy array of the right dtype and shape is returned without
+    the pass over its entries (for a caller that checks them with its own pass).
     """
     if (
         type(value) is np.ndarray
@@ -138,7 +173,7 @@ def as_batch(name: str, value: object, width: int, dtype: np.dtype) -> Array:
         and value.shape[0] > 0
         and value.flags.c_contiguous
     ):  # the common case, checked with few calls
-        if not all_finite(value):
+        if finite and not all_finite(value):
             raise ValueError(f"{name} contains NaN or infinite values")
         return value
     arr = _as_array(name, value, f"a 2-D array of shape (m, {width})")

@@ -94,6 +94,10 @@ class Activation:
         Optional in-place form ``derivative_into(z, a, out) -> out`` of ``derivative``
         for element-wise activations, given also ``a = f(z)``. The same formula as
         ``derivative``: the built-ins define ``derivative`` through it.
+    keeps : bool
+        ``True`` when ``value_into(z, out, keep=keep)`` can also write into ``keep`` what
+        ``derivative_into(z, a, out, kept)`` reuses (the sigmoid keeps :math:`e^{-z}`, so
+        its derivative needs no second exponential).
     """
 
     name: str
@@ -102,9 +106,8 @@ class Activation:
     elementwise: bool = True
     hidden_ok: bool = True
     value_into: Callable[[Array, Array], Array] | None = field(default=None, repr=False, compare=False)
-    derivative_into: Callable[[Array, Array, Array], Array] | None = field(
-        default=None, repr=False, compare=False
-    )
+    derivative_into: Callable[..., Array] | None = field(default=None, repr=False, compare=False)
+    keeps: bool = field(default=False, repr=False, compare=False)
 
     def __call__(self, z: Array) -> Array:
         return self.value(z)
@@ -119,28 +122,32 @@ class Activation:
             return (activation_from_name, (self.name,))
         return (Activation, tuple(getattr(self, f) for f in self.__dataclass_fields__))
 
-    def apply(self, z: Array, out: Array | None = None) -> Array:
+    def apply(self, z: Array, out: Array | None = None, keep: Array | None = None) -> Array:
         """:math:`f(z)` of a float array, for the core's forward pass (no input checks): into
-        ``out`` when given and the activation has an in-place form, else a new array."""
+        ``out`` when given and the activation has an in-place form, else a new array. An
+        activation that ``keeps`` writes into ``keep`` (when given) what its derivative reuses."""
         if self.value_into is None:
             return self.value(z)
-        return self.value_into(z, np.empty_like(z) if out is None else out)
+        out = np.empty_like(z) if out is None else out
+        return self.value_into(z, out) if keep is None else self.value_into(z, out, keep=keep)
 
     def forward_into(self, z: Array, out: Array) -> Array:
         """:math:`f(z)` written into ``out`` when an in-place form exists (else a new array)."""
         return self.value(z) if self.value_into is None else self.value_into(z, out)
 
-    def derivative_given(self, z: Array, a: Array) -> Array:
+    def derivative_given(self, z: Array, a: Array, kept: Array | None = None) -> Array:
         """:math:`f'(z)` of an element-wise activation, given also ``a = f(z)`` (a new array).
 
-        The built-ins use ``a`` where it saves work (the sigmoid's :math:`a(1-a)`, tanh's
-        :math:`1-a^2`); otherwise this is ``derivative(z)``.
+        The built-ins use ``a`` where it saves work (tanh's :math:`1-a^2`), and ``kept``,
+        what :meth:`apply` kept (the sigmoid's :math:`e^{-z}`), when given; otherwise this
+        is ``derivative(z)``.
         """
         if not self.elementwise:
             raise ValueError(f"{self.name} is not element-wise: its derivative is a Jacobian, use backward")
         if self.derivative_into is None:
             return self.derivative(z)
-        return self.derivative_into(z, a, np.empty_like(z))
+        out = np.empty_like(z)
+        return self.derivative_into(z, a, out) if kept is None else self.derivative_into(z, a, out, kept)
 
     def backward(
         self, z: Array, a: Array, grad_a: Array, overwrite: bool = False, tmp: Array | None = None
@@ -171,26 +178,50 @@ class Activation:
 
 
 # ---------------------------------------------------------------------------- sigmoid
-def _sigmoid_into(z: Array, out: Array, sign: float = 1.0) -> Array:
+def _sigmoid_into(z: Array, out: Array, sign: float = 1.0, keep: Array | None = None) -> Array:
     r""":math:`\sigma(z) = 1/(1+e^{-z})` into ``out``; with ``sign=-1``, :math:`\sigma(-z)`.
 
     For very negative arguments :math:`e^{-z}` overflows to ``inf`` and the result is the
     correct limit 0: that overflow is expected (silenced by the public functions; under
     bplit's guard, where it raises, the exponential is redone with it silenced). Both
-    tails keep full relative accuracy.
+    tails keep full relative accuracy. ``keep`` receives :math:`e^{-z}` for the
+    derivative, with ``inf`` lowered to the largest float (there :math:`\sigma = 0`).
     """
+    if keep is None:
+        _exp_into(z, out, sign)
+    else:
+        with np.errstate(over="raise"):  # to see an overflow, whatever the caller's setting
+            overflow = _exp_into(z, keep, sign)
+    np.add(out if keep is None else keep, 1.0, out=out)
+    np.reciprocal(out, out=out)
+    if keep is not None and overflow:
+        np.minimum(keep, np.finfo(keep.dtype).max, out=keep)
+    return out
+
+
+def _exp_into(z: Array, out: Array, sign: float) -> bool:
+    """:math:`e^{-z}` (``sign=1``) or :math:`e^{z}` into ``out``; ``True`` when an overflow
+    raised (under the caller's error setting) and the exponential was redone with it silenced."""
     try:
         np.exp(np.negative(z, out=out) if sign > 0 else z, out=out)
+        return False
     except FloatingPointError:
         with np.errstate(over="ignore"):
             np.exp(np.negative(z, out=out) if sign > 0 else z, out=out)
-    out += 1.0
-    return np.reciprocal(out, out=out)
+        return True
 
 
-def _sigmoid_prime_into(z: Array, a: Array, out: Array) -> Array:
-    r""":math:`\sigma'(z) = \sigma(z)\,\sigma(-z)`: no cancellation in either tail."""
-    _sigmoid_into(z, out, sign=-1.0)
+def _sigmoid_prime_into(z: Array, a: Array, out: Array, kept: Array | None = None) -> Array:
+    r""":math:`\sigma'(z) = \sigma(z)\,\sigma(-z)`: no cancellation in either tail.
+
+    With ``kept`` :math:`= e^{-z}` from the forward pass, :math:`\sigma(-z) = e^{-z}a`, so
+    :math:`\sigma'(z) = e^{-z}a^2` with no second exponential (accurate in both tails too:
+    no difference is taken; where :math:`e^{-z}` was lowered from ``inf``, ``a`` is 0).
+    """
+    if kept is None:
+        _sigmoid_into(z, out, sign=-1.0)
+    else:
+        np.multiply(kept, a, out=out)
     out *= a
     return out
 
@@ -339,6 +370,7 @@ ACTIVATIONS: dict[str, Activation] = {
         _array_function(_sigmoid_prime_into, sigmoid),
         value_into=_sigmoid_into,
         derivative_into=_sigmoid_prime_into,
+        keeps=True,
     ),
     "tanh": Activation(
         "tanh",

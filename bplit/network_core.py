@@ -32,6 +32,7 @@ derived, and checked against this file, in the book chapter "Nielsen's notation 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -55,11 +56,10 @@ def weight_and_bias_gradients(delta: Array, a: Array) -> tuple[Array, Array]:
     r"""``(dC/dW, dC/db)``, shapes ``(n_out, n_in)`` and ``(n_out,)``, of one layer from its error (BP4, BP3).
 
     .. math::
-        \frac{\partial C}{\partial w_{jk}} = \sum_s \delta_{sj}\, a_{sk}
-        \quad\text{i.e.}\quad \frac{\partial C}{\partial W} = \delta^{\top} a, \qquad
+        \frac{\partial C}{\partial W} = \delta^{\top} a, \qquad
         \frac{\partial C}{\partial b_j} = \sum_s \delta_{sj}
 
-    The two lines BP4 and BP3 of :meth:`NetworkCore.backprop`, for one layer.
+    (BP4 and BP3 of :meth:`NetworkCore.backprop`, for one layer.)
 
     Parameters
     ----------
@@ -223,11 +223,12 @@ class NetworkCore:
     ) -> tuple[Array, Array]:
         """Validated parameters, inputs ``X`` and targets ``Y`` (including the loss's own target checks).
 
-        With ``check_params=False`` the parameters' shapes and dtype are checked, their
-        finiteness is left to the caller (:meth:`descend` checks it with the update).
+        With ``check_params=False`` the parameters' shapes and dtype are checked, and the
+        finiteness of the parameters and of ``X`` is left to the caller (:meth:`descend`
+        checks them with the update).
         """
         self.check_params(finite=check_params)
-        X = V.as_batch(names[0], X, self.sizes[0], self.dtype)
+        X = V.as_batch(names[0], X, self.sizes[0], self.dtype, finite=check_params)
         Y = V.as_targets(names[1], Y, self.sizes[-1], self.dtype, self.loss_fn)
         if Y.shape[0] != X.shape[0]:
             raise ValueError(
@@ -241,18 +242,21 @@ class NetworkCore:
     def _forward(self, X: Array, out: tuple[list, list] | None = None) -> Trace:
         r"""Feedforward, :math:`z^{(l)} = a^{(l)} W_l^{\top} + b_l`, :math:`a^{(l+1)} = f(z^{(l)})`.
 
-        ``out``: arrays for :math:`z^{\top}` and :math:`a` of this batch size, which the step
-        reuses (:meth:`_step_buffers`); without them every array is new.
+        ``out``: arrays for :math:`z^{\top}`, :math:`a` and what the activations keep, of this
+        batch size, which the step reuses (:meth:`_step_buffers`); without them all are new.
         """
         self.forward_passes += 1
-        zT, act = out if out is not None else ([None] * self.n_layers, [None] * self.n_layers)
+        zT, act, keep = out if out is not None else ([None] * self.n_layers,) * 3
         z: list[Array] = []
         a: list[Array] = [X]
+        kept: list[Array | None] = [None] * self.n_layers
         for l, (w, b, f) in enumerate(zip(self.weights, self.biases, self.activations())):
             z.append(np.matmul(w, a[-1].T, out=zT[l]).T)  # a W^T, computed as (W a^T)^T: faster for BLAS
             z[-1] += b
-            a.append(f.apply(z[-1], out=act[l]))
-        return Trace(z, a)
+            if f.keeps and l < self.n_layers - 1:  # e.g. the sigmoid's e^{-z}, for BP2's f'(z)
+                kept[l] = np.empty_like(z[-1]) if keep[l] is None else keep[l]
+            a.append(f.apply(z[-1], out=act[l], keep=kept[l]))
+        return Trace(z, a, kept)
 
     @_guarded
     def forward(self, X: Array) -> Trace:
@@ -278,10 +282,8 @@ class NetworkCore:
         return self.forward(X).a[-1]
 
     def predict_proba(self, X: Array) -> Array:
-        """Class probabilities: the softmax or sigmoid outputs, ndarray of shape ``(m, sizes[-1])``.
-
-        With a softmax output each row sums to 1; with sigmoid outputs each entry is
-        the probability of its own class (one unit: of class 1).
+        """Class probabilities: the softmax or sigmoid outputs, ndarray of shape ``(m, sizes[-1])``:
+        rows summing to 1 (softmax), or each entry its own class's probability (sigmoid).
 
         Raises
         ------
@@ -296,10 +298,8 @@ class NetworkCore:
         return self.predict(X)
 
     def classify(self, X: Array) -> Array:
-        """Class labels, ndarray of shape ``(m,)`` of integers.
-
-        The arg-max of each output row; for a single sigmoid output unit, 1 where the
-        output exceeds 0.5, else 0.
+        """Class labels, ndarray of shape ``(m,)`` of integers: the arg-max of each output row;
+        for a single sigmoid output unit, 1 where the output exceeds 0.5, else 0.
 
         Raises
         ------
@@ -333,26 +333,25 @@ class NetworkCore:
     ) -> Gradients:
         r"""BP1-BP4 from a forward pass's ``trace``: the gradients of ``scale`` times the batch cost.
 
-        ``Y`` as :meth:`check_xy` returns it. ``scale=1`` gives :math:`\partial C/\partial W`
-        and :math:`\partial C/\partial b` (:meth:`gradients`); the equations are linear in the
-        cost, so :meth:`step` passes :math:`-\eta` and gets the update itself. ``out``, a pair of
-        lists of arrays shaped like ``(weights, biases)``, receives the results (the step reuses
-        them: allocating megabytes afresh every step costs more than the step's arithmetic).
+        ``Y`` as :meth:`check_xy` returns it. ``scale=1`` gives the gradients (:meth:`gradients`);
+        the equations are linear in the cost, so :meth:`step` passes :math:`-\eta` and gets the
+        update itself, into ``out`` (lists shaped like ``(weights, biases)``, reused every step).
         """
         z, a, w, f = trace.z, trace.a, self.weights, self.hidden_activation
         L = self.n_layers
+        e = trace.kept or [None] * L  # what f kept in the forward pass, e.g. the sigmoid's e^{-z}
         nabla_w, nabla_b = out if out is not None else ([None] * L, [None] * L)
         deltas = [None] * L
         omega = scale * reduction_factor(self.reduction, Y.shape[0])
         delta = omega * self.loss_fn.output_delta(z[-1], a[-1], Y, self.output_activation)  # BP1
         for l in range(L - 1, -1, -1):
             deltas[l] = delta
-            nabla_b[l] = np.sum(delta, axis=0, out=nabla_b[l])  # BP3
+            nabla_b[l] = delta.sum(axis=0, out=nabla_b[l])  # BP3
             nabla_w[l] = np.matmul(delta.T, a[l], out=nabla_w[l])  # BP4
             if l > 0:
                 # BP2, delta W computed as (W^T delta^T)^T: laid out like z (column-major), so the
                 # product with f'(z) runs over both arrays in the same order (mixed orders cost 3-10x)
-                delta = (w[l].T @ delta.T).T * f.derivative_given(z[l - 1], a[l])  # BP2
+                delta = (w[l].T @ delta.T).T * f.derivative_given(z[l - 1], a[l], e[l - 1])  # BP2
         return Gradients(nabla_w, nabla_b, deltas)
 
     def backward(self, trace: Trace, Y: Array) -> Gradients:
@@ -397,20 +396,20 @@ class NetworkCore:
         r"""One gradient-descent step on checked arrays (:meth:`step` without its input checks).
 
         :math:`W \leftarrow W - \eta\,\partial C/\partial W`, :math:`b \leftarrow b -
-        \eta\,\partial C/\partial b`, in place and atomic: the update is applied only when
-        a check of every parameter and change proves that no entry can overflow (every
-        parameter and every change finite and below half the largest float); otherwise
-        the parameters are checked (:meth:`check_params` names a non-finite one) or a
-        ``FloatingPointError`` is raised, and nothing has changed. Returns the batch cost
-        before the step.
-        """
+        \eta\,\partial C/\partial b`, in place and atomic: applied only when no entry can
+        overflow (each change bounded by the norms of its factors: no pass over it); else a
+        ``ValueError`` names a non-finite ``X`` or parameter, or a ``FloatingPointError`` is
+        raised, and nothing has changed. Returns the batch cost before the step."""
+        x_norm = V.norm(X)  # proves X finite, and bounds the change of weights[0]
+        if not math.isfinite(x_norm) and not V.all_finite(X):
+            raise ValueError("X contains NaN or infinite values")
         forward_arrays, change_arrays = self._step_buffers(X.shape[0])
         trace = self._forward(X, out=forward_arrays)
         cost = self._cost(trace, Y)
         change = self.backprop(trace, Y, scale=-eta, out=change_arrays)  # -eta dC/dW and -eta dC/db
-        params = self.weights + self.biases
-        changes = change.weights + change.biases
-        if not V.safe_to_add(params, changes):
+        params, changes = self.weights + self.biases, change.weights + change.biases
+        a_norms = [x_norm] + [V.norm(a) for a in trace.a[1:-1]]
+        if not V.safe_to_add(params, changes, V.change_bounds(change.deltas, a_norms)):
             self.check_params()
             raise FloatingPointError(f"a step of size {eta!r} would overflow {self.dtype}")
         for p, dp in zip(params, changes):
@@ -437,12 +436,9 @@ class NetworkCore:
     def _step_buffers(
         self, m: int
     ) -> tuple[tuple[list[Array], list[Array]], tuple[list[Array], list[Array]]]:
-        """Arrays :meth:`descend` reuses for every step: ``z^T`` and ``a`` for batches of ``m``
-        rows (a few batch sizes kept), and changes shaped like the parameters.
-
-        Measured on benchmark case B (1 thread), allocating these megabytes afresh every step
-        cost several percent of the step in page faults and cache misses.
-        """
+        """Arrays :meth:`descend` reuses every step: ``z^T`` and ``a`` for batches of ``m`` rows (a
+        few batch sizes kept) and changes shaped like the parameters (allocating these megabytes
+        afresh cost several percent of benchmark case B's step in page faults, 1 thread)."""
         cache = self.__dict__.setdefault("_buffers", {})
         key = (self.dtype.str, *self.sizes)  # dtype as a string: np.dtype("float64") == None is True
         if cache.get("key") != key:
@@ -459,6 +455,10 @@ class NetworkCore:
             cache[m] = (
                 [np.empty((n, m), self.dtype) for n in self.sizes[1:]],
                 [np.empty((n, m), self.dtype).T for n in self.sizes[1:]],  # column-major, as z
+                [
+                    np.empty((n, m), self.dtype).T if f.keeps else None
+                    for n, f in zip(self.sizes[1:], self.activations())
+                ],
             )
         return cache[m], cache["change"]
 

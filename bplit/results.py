@@ -21,10 +21,14 @@ class Trace:
         ``z[l]`` of shape ``(m, sizes[l+1])``: weighted inputs of layer ``l+1``.
     a : list of ndarray
         ``a[0]`` is the input ``X``; ``a[l]`` of shape ``(m, sizes[l])``.
+    kept : list of (ndarray or None), or None
+        What each hidden layer's activation kept for its derivative, shaped like ``z[l]``
+        (the sigmoid's :math:`e^{-z}`), else ``None``; backpropagation works without it.
     """
 
     z: list[Array]
     a: list[Array]
+    kept: list[Array | None] | None = None
 
     @property
     def output(self) -> Array:

@@ -232,3 +232,38 @@ def test_reduction_factor_and_its_deprecated_name():
     assert reduction_factor("mean", 4) == 0.25 and reduction_factor("sum", 4) == 1.0
     with pytest.warns(DeprecationWarning, match="use bplit.losses.reduction_factor"):
         assert sample_weight("mean", 4) == 0.25
+
+
+@pytest.mark.parametrize("dtype,span", [(np.float64, 800.0), (np.float32, 100.0)])
+@pytest.mark.parametrize("errors", ["raise", "warn"])
+def test_sigmoid_derivative_from_the_kept_exponential_is_accurate_in_both_tails(dtype, span, errors):
+    """The forward pass keeps e^{-z}; sigma'(z) = e^{-z} a^2 from it agrees with sigma(z) sigma(-z)
+    to a few ulps everywhere, including where e^{-z} overflows (z below about -709, or -88 in float32)."""
+    f = bplit.get_activation("sigmoid")
+    z = np.concatenate([np.linspace(-span, span, 4001), np.linspace(-3, 3, 601)]).astype(dtype).reshape(1, -1)
+    kept = np.empty_like(z)
+    with np.errstate(over=errors, invalid="raise", under="ignore"):
+        a = f.apply(z, keep=kept)
+        got = f.derivative_given(z, a, kept)
+    np.testing.assert_array_equal(a, f.value(z))  # keeping e^{-z} does not change the value
+    assert np.all(np.isfinite(kept)) and np.all(kept >= 0)  # inf lowered to the largest float
+    zl = z.astype(np.longdouble)
+    e = np.exp(-np.abs(zl))
+    exact = e / (1 + e) ** 2  # sigma'(z) = e^{-|z|} / (1 + e^{-|z|})^2, in extended precision
+    tiny = np.finfo(dtype).tiny  # below it (a subnormal sigma'), both formulas give 0 or lose digits
+    np.testing.assert_allclose(got, exact.astype(dtype), rtol=8 * np.finfo(dtype).eps, atol=tiny)
+    np.testing.assert_allclose(got, f.derivative(z), rtol=8 * np.finfo(dtype).eps, atol=tiny)
+
+
+def test_the_network_reuses_the_kept_exponential_and_gets_the_same_gradients():
+    net = bplit.Network([4, 6, 5, 3], hidden="sigmoid", output="softmax", loss="cross_entropy", seed=2)
+    X = np.random.default_rng(0).standard_normal((7, 4)) * 30  # saturated units: both tails
+    Y = np.eye(3)[np.arange(7) % 3]
+    with_kept = net.gradients(X, Y)
+    trace = net.forward(X)
+    assert trace.kept is None  # forward returns z and a only: backward then recomputes sigma(-z)
+    without = net.backward(trace, Y)
+    for g1, g0 in zip(with_kept.weights + with_kept.biases, without.weights + without.biases):
+        np.testing.assert_allclose(g1, g0, rtol=1e-13, atol=1e-300)
+    tanh = bplit.Network([4, 6, 3], hidden="tanh", output="softmax", loss="cross_entropy")
+    assert bplit.get_activation("tanh").keeps is False and tanh.gradients(X, Y).weights[0].shape == (6, 4)

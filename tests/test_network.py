@@ -1,5 +1,6 @@
 """The core network: gradients vs central differences, a golden example, errors, training."""
 
+import math
 import re
 
 import numpy as np
@@ -465,6 +466,38 @@ def test_safe_to_add_proves_an_in_place_update_cannot_overflow():
             assert not V.safe_to_add([np.zeros(2, dtype)], [np.array([bad, 1.0], dtype)])
     assert V.safe_to_add([np.full((2, 2), 1e150)], [np.full((2, 2), -1e150)])  # sum of squares overflows
     assert big / 2 + big / 2 == big  # why half: two halves cannot overflow
+    over = np.array([0.6 * big])
+    assert not V.safe_to_add([np.zeros(1)], [over], [math.inf])  # no bound: the pass is made
+    assert not V.safe_to_add([np.zeros(1)], [over], [math.nan])
+    assert not V.safe_to_add([np.zeros(1)], [over], [1e200])  # above sqrt(max): no proof
+
+
+def test_change_bounds_hold_for_every_entry_and_are_reached():
+    from bplit import _validation as V
+
+    rng = np.random.default_rng(5)
+    for m, n, k in [(1, 1, 1), (7, 3, 5), (64, 10, 100)]:
+        delta, a = rng.standard_normal((m, n)), rng.standard_normal((m, k)) * 3
+        bound_w, bound_b = V.change_bounds([delta], [np.linalg.norm(a)])
+        assert np.max(np.abs(delta.T @ a)) <= bound_w and np.max(np.abs(delta.sum(axis=0))) <= bound_b
+    # equal rows reach both bounds (Cauchy-Schwarz holds with equality): a smaller bound would be wrong
+    delta, a = np.full((9, 1), -0.5), np.full((9, 1), 2.0)
+    bound_w, bound_b = V.change_bounds([delta], [np.linalg.norm(a)])
+    assert bound_w == pytest.approx(abs((delta.T @ a)[0, 0]), rel=1e-15)
+    assert bound_b == pytest.approx(abs(delta.sum()), rel=1e-15)
+    assert V.change_bounds([np.array([[np.nan]])], [1.0])[0] != V.change_bounds([np.ones((1, 1))], [1.0])[0]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_step_whose_change_alone_would_overflow_is_refused(dtype):
+    """Parameters and data are ordinary; only eta times the gradient passes half the largest float."""
+    net = bplit.Network([3, 4, 2], dtype=dtype, seed=0, reduction="sum")
+    X, Y = np.linspace(-1, 1, 15, dtype=dtype).reshape(5, 3), np.zeros((5, 2), dtype)
+    before = [p.copy() for p in net.weights + net.biases]
+    with pytest.raises(FloatingPointError, match="not changed"):
+        net.step(X, Y, float(np.finfo(dtype).max))
+    for p, p0 in zip(net.weights + net.biases, before):
+        np.testing.assert_array_equal(p, p0)
 
 
 @pytest.mark.parametrize(
