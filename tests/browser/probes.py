@@ -183,3 +183,22 @@ STACKED_TABLES = """
   return {cells: cells.length, outside: out, scrolls: box.scrollWidth > box.clientWidth + 1};
 })
 """
+
+# Natural and displayed width of each <img> of the page's text, once every image has loaded
+# (they may be lazy): the network figures' labels show at their recorded size times shown/natural.
+IMAGE_WIDTHS = """
+async (timeoutMs) => {
+  const main = document.querySelector('article.bd-article') || document.querySelector('main');
+  const images = [...main.querySelectorAll('img')];
+  for (const img of images) img.loading = 'eager';
+  await Promise.race([
+    Promise.all(images.map((img) => img.complete ? null : new Promise((resolve) => {
+      img.addEventListener('load', resolve);
+      img.addEventListener('error', resolve);
+    }))),
+    new Promise((resolve) => setTimeout(resolve, timeoutMs)),
+  ]);
+  return images.map((img) => ({name: (img.getAttribute('src') || '').split('/').pop(),
+                               natural: img.naturalWidth, shown: img.getBoundingClientRect().width}));
+}
+"""

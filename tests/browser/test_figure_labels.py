@@ -12,27 +12,22 @@ pixels; this is measured in headless Chromium for every network figure of the bu
 
 A figure whose id ends in ``-network`` must be such a PNG (so that a figure drawn some
 other way is not skipped silently). Run after ``make book`` (or ``make preview`` with
-``BPLIT_HTML_DIR``), like test_rendered_book.py, whose web server and Chromium it uses.
+``BPLIT_HTML_DIR``), like test_rendered_book.py, whose visits of the pages (one per page and
+session, at both widths) measured the images' natural and shown widths.
 """
 
 from __future__ import annotations
 
-import os
 import re
-from concurrent.futures import ThreadPoolExecutor
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import unquote, urljoin
+from urllib.parse import unquote
 
 import pytest
-import test_rendered_book as rendered
 from PIL import Image
-from test_rendered_book import HTML_DIR, NARROW, PAGE_TIMEOUT_MS, TOC_PAGES, VIEWPORTS, WIDE
+from test_rendered_book import HTML_DIR, NARROW, TOC_PAGES, WIDE
 
 from bplit.draw import LABEL_PX_KEY
-
-# The local web server and the checked build of test_rendered_book.py (pytest fixtures).
-base_url, html_dir = rendered.base_url, rendered.html_dir
 
 MIN_PHONE_PX = 10.0  # CSS px: the smallest label a phone shows (issue 19, item 6)
 MAX_DESKTOP_PX = 24.0  # CSS px: labels at desktop width stay within 1.5 times the body text
@@ -80,64 +75,15 @@ def _images(page: str) -> list[dict]:
 
 NETWORK_PAGES = [p for p in TOC_PAGES if any(i["label_px"] for i in _images(p))]
 
-# Natural and displayed width of each <img> of the page's text, once every image has
-# loaded (they may be lazy).
-MEASURE = """
-async (timeoutMs) => {
-  const main = document.querySelector('article.bd-article') || document.querySelector('main');
-  const images = [...main.querySelectorAll('img')];
-  for (const img of images) img.loading = 'eager';
-  await Promise.race([
-    Promise.all(images.map((img) => img.complete ? null : new Promise((resolve) => {
-      img.addEventListener('load', resolve);
-      img.addEventListener('error', resolve);
-    }))),
-    new Promise((resolve) => setTimeout(resolve, timeoutMs)),
-  ]);
-  return images.map((img) => ({name: (img.getAttribute('src') || '').split('/').pop(),
-                               natural: img.naturalWidth, shown: img.getBoundingClientRect().width}));
-}
-"""
 
-
-def _in_chromium(measure, *args):
-    """``measure(browser, *args)`` with a Chromium of its own, driven from another thread:
-    test_rendered_book.py's browser may hold Playwright's sync API in this one."""
-    if not os.access(rendered.CHROMIUM, os.X_OK):
-        pytest.fail(f"{rendered.CHROMIUM} is missing: run `tools/install-chromium` first", pytrace=False)
-    from playwright.sync_api import sync_playwright
-
-    def work():
-        with sync_playwright() as pw:
-            chromium = pw.chromium.launch(
-                executable_path=rendered.CHROMIUM, headless=True, args=rendered.CHROMIUM_ARGS
-            )
-            try:
-                return measure(chromium, *args)
-            finally:
-                chromium.close()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(work).result()
-
-
-def _shown_label_px(browser, base_url: str, page: str, width: int) -> dict[str, tuple[float, float]]:
+def _shown_label_px(visit, page: str, width: int) -> dict[str, tuple[float, float]]:
     """CSS px of the smallest and largest label of each network figure of ``page`` (by figure
-    id) in a ``width`` px window. MathJax is not loaded: it sets formulas, not image widths."""
+    id) in a ``width`` px window, from the image widths test_rendered_book.py's visit measured."""
     images = _images(page)
     recorded = {i["name"]: i["label_px"] for i in images if i["label_px"]}
     figures = {i["name"]: i["figure"] or i["name"] for i in images}
-    context = browser.new_context(viewport=VIEWPORTS[width], service_workers="block")
-    try:
-        context.route("**/*mathjax*", lambda route: route.abort())
-        tab = context.new_page()
-        tab.set_default_timeout(PAGE_TIMEOUT_MS)
-        tab.goto(urljoin(base_url, page), wait_until="load")
-        measured = tab.evaluate(MEASURE, PAGE_TIMEOUT_MS)
-    finally:
-        context.close()
     shown = {}
-    for img in measured:
+    for img in visit.image_widths[width]:
         if img["name"] in recorded:
             assert img["natural"] > 0, f"{page}: {img['name']} did not load"
             scale = img["shown"] / img["natural"]
@@ -161,10 +107,8 @@ def test_the_book_has_network_figures(html_dir):
 
 
 @pytest.mark.parametrize("page", NETWORK_PAGES, ids=lambda p: Path(p).stem)
-def test_network_figure_labels_legible_on_a_phone_and_not_huge_on_a_desktop(page, base_url, html_dir):
-    phone, desktop = _in_chromium(
-        lambda browser: [_shown_label_px(browser, base_url, page, w) for w in (NARROW, WIDE)]
-    )
+def test_network_figure_labels_legible_on_a_phone_and_not_huge_on_a_desktop(page, html_dir, visits):
+    phone, desktop = (_shown_label_px(visits(page), page, w) for w in (NARROW, WIDE))
     problems = [
         f"{name}: smallest label {small:.1f} CSS px at {NARROW} px (at least {MIN_PHONE_PX} wanted)"
         for name, (small, _) in phone.items()

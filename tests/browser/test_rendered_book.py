@@ -36,11 +36,8 @@ none). Run after ``make book``: ``python -m pytest tests/browser -q``;
 from __future__ import annotations
 
 import functools
-import http.server
 import os
 import re
-import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -131,65 +128,8 @@ PAGES = [*TOC_PAGES, "genindex.html", "search.html"]
 # --- the book on a local web server, and the browser ------------------------------------
 
 
-@pytest.fixture(scope="session")
-def html_dir() -> Path:
-    if not (HTML_DIR / "index.html").is_file():
-        pytest.fail(f"{HTML_DIR / 'index.html'} is missing: run `make book` first", pytrace=False)
-    return HTML_DIR
-
-
-@pytest.fixture(scope="session")
-def screenshot_dir() -> Path | None:
-    if SCREENSHOT_DIR is None:
-        return None
-    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
-    for stale in SCREENSHOT_DIR.rglob("*.png"):  # no screenshots of pages that are gone
-        stale.unlink()
-    return SCREENSHOT_DIR
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):
-        pass
-
-
-class _QuietServer(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request, client_address):
-        pass  # the browser closing a connection early is not a failure of the book
-
-
-@pytest.fixture(scope="session")
-def base_url(html_dir: Path) -> Iterator[str]:
-    """Serve ``html_dir`` on 127.0.0.1 at an ephemeral port; yield its root URL."""
-    server = _QuietServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(html_dir)))
-    thread = threading.Thread(target=server.serve_forever, name="book-http", daemon=True)
-    thread.start()
-    try:
-        host, port = server.server_address[:2]
-        yield f"http://{host}:{port}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-
-
-@pytest.fixture(scope="session")
-def browser():
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"{CHROMIUM} is missing: run `tools/install-chromium` first", pytrace=False)
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.fail("playwright is not installed: run `make setup` (requirements.txt)", pytrace=False)
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+# The session's fixtures (html_dir, screenshot_dir, base_url, browser, visits) are in
+# conftest.py, shared with test_figure_labels.py: one server, one Chromium, one visit per page.
 
 
 # --- the page source as Sphinx wrote it -------------------------------------------------
@@ -323,6 +263,7 @@ class Visit:
     text: str = ""
     chains: dict[int, list] = field(default_factory=dict)  # window width -> derivation chains
     stacked_tables: list[dict] = field(default_factory=list)  # at 390 px
+    image_widths: dict[int, list] = field(default_factory=dict)  # window width -> natural/shown widths
     recording: bool = True  # False once the page is reloaded without MathJax for the menus
 
     def __repr__(self) -> str:  # short, for pytest's tracebacks
@@ -384,7 +325,7 @@ def _navigate(page, width: int, chapters: list[str]) -> dict:
     return nav
 
 
-def _open_page(browser, base_url: str, page_path: str, screenshot_dir: Path | None) -> Visit:
+def open_page(browser, base_url: str, page_path: str, screenshot_dir: Path | None) -> Visit:
     visit = Visit(page=page_path, url=urljoin(base_url, page_path))
     chapters = [urljoin(base_url, p) for p in TOC_PAGES]
     context = browser.new_context(viewport=VIEWPORT, service_workers="block")
@@ -438,6 +379,7 @@ def _open_page(browser, base_url: str, page_path: str, screenshot_dir: Path | No
         visit.wide_outputs = page.evaluate(probes.WIDE_CELLS, [".cell_output", "output"])
         visit.wide_code = page.evaluate(probes.WIDE_CELLS, [".cell_input", "code cell"])
         visit.figures = page.evaluate(probes.FIGURES)
+        visit.image_widths[WIDE] = page.evaluate(probes.IMAGE_WIDTHS, PAGE_TIMEOUT_MS)
         visit.equation_links = page.evaluate(probes.EQUATION_LINKS)
         visit.text = page.evaluate(probes.ARTICLE_TEXT)
         if screenshot_dir is not None:
@@ -454,6 +396,7 @@ def _open_page(browser, base_url: str, page_path: str, screenshot_dir: Path | No
         visit.scroll_widths[NARROW] = page.evaluate("document.documentElement.scrollWidth")
         visit.chains[NARROW] = page.evaluate(probes.CHAINS)
         visit.stacked_tables = page.evaluate(probes.STACKED_TABLES)
+        visit.image_widths[NARROW] = page.evaluate(probes.IMAGE_WIDTHS, PAGE_TIMEOUT_MS)
         if screenshot_dir is not None:
             shot = screenshot_dir / f"{NARROW}px" / (page_path.removesuffix(".html") + ".png")
             shot.parent.mkdir(parents=True, exist_ok=True)
@@ -463,25 +406,6 @@ def _open_page(browser, base_url: str, page_path: str, screenshot_dir: Path | No
     finally:
         context.close()
     return visit
-
-
-@pytest.fixture(scope="session")
-def visits(browser, base_url, screenshot_dir):
-    """``visits(page)`` opens a page once per session and returns its :class:`Visit`."""
-    cache: dict[str, Visit | Exception] = {}
-
-    def get(page_path: str) -> Visit:
-        if page_path not in cache:
-            try:
-                cache[page_path] = _open_page(browser, base_url, page_path, screenshot_dir)
-            except Exception as exc:  # e.g. a timeout: report it once per check, without retrying
-                cache[page_path] = exc
-        result = cache[page_path]
-        if isinstance(result, Exception):
-            pytest.fail(f"{page_path} could not be checked: {result}", pytrace=False)
-        return result
-
-    return get
 
 
 @pytest.fixture(params=PAGES)
