@@ -65,12 +65,7 @@ def all_finite(arr: Array) -> bool:
     or inf makes the dot product NaN or inf); only when it is not finite (bad values,
     or an overflow of huge finite ones) are the entries checked one by one.
     """
-    flat = arr.reshape(-1, order="A")  # a view for C- and Fortran-ordered arrays
-    try:
-        total = np.dot(flat, flat)
-    except (FloatingPointError, RuntimeWarning):  # huge finite entries, under bplit's guard or -W error
-        total = math.inf
-    return math.isfinite(total) or bool(np.all(np.isfinite(flat)))
+    return math.isfinite(norm(arr)) or bool(np.all(np.isfinite(arr.reshape(-1, order="A"))))
 
 
 def norm(arr: Array) -> float:
@@ -115,9 +110,8 @@ def safe_to_add(params: list[Array], changes: list[Array], bounds: list[float] |
     for dp, bound in zip(changes, bounds if bounds is not None else [math.inf] * len(changes)):
         if not bound <= _root_max(dp.dtype):  # also when the bound is nan
             arrays.append(dp)
-    totals = [np.vdot(arr, arr) for arr in arrays]  # the flattened dot product; never raises
-    for arr, total in zip(arrays, totals):
-        if not math.isfinite(total):
+    for arr in arrays:
+        if not math.isfinite(norm(arr)):
             flat = arr.reshape(-1, order="A")
             half = np.finfo(arr.dtype).max / 2
             if not (np.all(np.isfinite(flat)) and np.max(np.abs(flat), initial=0) < half):
